@@ -1,0 +1,47 @@
+"""bnbounds: executable, checked constants and lemmas for GD/SGD on batch-normalised
+two-layer ReLU networks.
+
+The numeric core is importable from the top level; ``bnbounds.constants`` (SymPy)
+is imported only when used.
+"""
+
+from ._version import __version__
+from . import datasets
+from .data import Dataset, SigmaBasis
+from .network import (
+    ExampleGradNorms,
+    Params,
+    RiskGrad,
+    example_grad,
+    example_grad_norms,
+    forward,
+    init_params,
+    logistic_deriv,
+    logistic_loss,
+    margins,
+    normalizers,
+    risk,
+    risk_and_grad,
+    risk_grad,
+)
+
+__all__ = [
+    "Dataset",
+    "ExampleGradNorms",
+    "Params",
+    "RiskGrad",
+    "SigmaBasis",
+    "__version__",
+    "datasets",
+    "example_grad",
+    "example_grad_norms",
+    "forward",
+    "init_params",
+    "logistic_deriv",
+    "logistic_loss",
+    "margins",
+    "normalizers",
+    "risk",
+    "risk_and_grad",
+    "risk_grad",
+]

@@ -1,0 +1,247 @@
+"""Kernels of the batch-normalised two-layer network (paper, Section 1.3).
+
+Notation (all arrays C-contiguous, float64 unless a docstring says float32 too):
+
+``ZT``  (m, n)  preactivations transposed, ``ZT[j, i] = <v_j, xbar_i>``
+                (computed by the wrapper with one GEMM, ``V @ Xbar.T``);
+``nthreads``    number of accumulation blocks (pass ``numba.get_num_threads()``;
+                calling it inside a cached kernel would defeat the cache).
+``N``   (m,)    normalisers ``N(v_j) = sqrt(||v_j||_Sigma^2 + eps)``, where
+                ``||v_j||_Sigma^2 = ||ZT[j]||^2 / n`` (Sigma is never formed);
+``a``, ``c``    (m,) outer and affine weights;
+``g``   (n,)    d(objective)/d f(x_i), e.g. ``y_i l'(p_i) / n`` for the risk.
+
+ReLU'(0) is taken as 0 throughout (an element of the Clarke differential; the
+paper's Section 1.3 lets the derivative be any element of it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .. import _config
+
+_JIT = {"cache": _config.CACHE, "fastmath": _config.FASTMATH}
+_PJIT = {**_JIT, "parallel": _config.PARALLEL}
+
+
+# --------------------------------------------------------------------------- loss
+@njit(**_JIT)
+def logistic_loss(z):  # float64 -> float64
+    """l(z) = ln(1 + exp(-z)), stable for |z| up to (and far beyond) 1e4."""
+    if z > 0.0:
+        return math.log1p(math.exp(-z))
+    return -z + math.log1p(math.exp(z))
+
+
+@njit(**_JIT)
+def logistic_deriv(z):  # float64 -> float64
+    """l'(z) = -1 / (1 + exp(z)), in (-1, 0), stable for all finite z."""
+    if z >= 0.0:
+        e = math.exp(-z)
+        return -e / (1.0 + e)
+    return -1.0 / (1.0 + math.exp(z))
+
+
+@njit(**_JIT)
+def risk_and_dloss(f, y, g_out):
+    """Mean logistic loss of p_i = y_i f_i; writes g_out[i] = y_i l'(p_i) / n.
+
+    Also returns the training error (fraction with p_i <= 0; a tie counts as an
+    error) and sum_i |l'(p_i)| / n.
+    """
+    n = f.shape[0]
+    total = 0.0
+    errors = 0
+    abs_d = 0.0
+    for i in range(n):
+        p = y[i] * f[i]
+        total += logistic_loss(p)
+        d = logistic_deriv(p)
+        abs_d -= d
+        g_out[i] = y[i] * d / n
+        if p <= 0.0:
+            errors += 1
+    return total / n, errors / n, abs_d / n
+
+
+# ------------------------------------------------------------------ forward pass
+@njit(**_PJIT)
+def normalizers(ZT, eps, N_out):
+    """N_out[j] = sqrt(||ZT[j]||^2 / n + eps) = N(v_j)."""
+    m, n = ZT.shape
+    for j in prange(m):
+        s = 0.0
+        for i in range(n):
+            s += ZT[j, i] * ZT[j, i]
+        N_out[j] = math.sqrt(s / n + eps)
+
+
+@njit(**_PJIT)
+def forward_train(ZT, a, c, eps, nthreads, N_out, f_out):
+    """Normalisers and f(x_i) on the training points in one pass over ZT.
+
+    f_i = sum_j a_j relu(c_j ZT[j, i] / N_j). A neuron with N_j == 0 contributes 0
+    (the wrapper rejects such neurons before anyone sees the result). Hidden units
+    are split into one contiguous block per thread, each thread accumulating into
+    its own row of a buffer, merged serially: deterministic for a fixed thread
+    count, and race-free.
+    """
+    m, n = ZT.shape
+    nt = max(1, min(nthreads, m))
+    chunk = (m + nt - 1) // nt
+    buf = np.zeros((nt, n), dtype=f_out.dtype)
+    for t in prange(nt):
+        lo = t * chunk
+        hi = min(m, lo + chunk)
+        for j in range(lo, hi):
+            s = 0.0
+            for i in range(n):
+                s += ZT[j, i] * ZT[j, i]
+            Nj = math.sqrt(s / n + eps)
+            N_out[j] = Nj
+            if Nj > 0.0:
+                scale = c[j] / Nj
+                aj = a[j]
+                for i in range(n):
+                    u = scale * ZT[j, i]
+                    if u > 0.0:
+                        buf[t, i] += aj * u
+    for i in range(n):
+        acc = 0.0
+        for t in range(nt):
+            acc += buf[t, i]
+        f_out[i] = acc
+
+
+@njit(**_PJIT)
+def forward_points(ZT, a, c, N, nthreads, f_out):
+    """f on points whose centred preactivations are ZT (m, k), given N from training."""
+    m, k = ZT.shape
+    nt = max(1, min(nthreads, m))
+    chunk = (m + nt - 1) // nt
+    buf = np.zeros((nt, k), dtype=f_out.dtype)
+    for t in prange(nt):
+        lo = t * chunk
+        hi = min(m, lo + chunk)
+        for j in range(lo, hi):
+            Nj = N[j]
+            if Nj > 0.0:
+                scale = c[j] / Nj
+                aj = a[j]
+                for i in range(k):
+                    u = scale * ZT[j, i]
+                    if u > 0.0:
+                        buf[t, i] += aj * u
+    for i in range(k):
+        acc = 0.0
+        for t in range(nt):
+            acc += buf[t, i]
+        f_out[i] = acc
+
+
+# ----------------------------------------------------------------- backward pass
+@njit(**_PJIT)
+def backward_inplace(ZT, a, c, N, g, da_out, dc_out):
+    """Gradient of sum_i g_i f(x_i) for a, c, and the GEMM operand for V.
+
+    On return ZT holds G^T (m, n) with dV = G^T @ Xbar, where (Section 1.3)
+
+        d f(x_i) / d v_j = a_j c_j o_ij / N_j (I - Sigma v_j v_j' / N_j^2) xbar_i,
+
+    and Sigma v_j = Xbar' Z_j / n, v_j' xbar_i = Z_ij, so with q_ij = g_i o_ij and
+    b_j = sum_i q_ij Z_ij:
+
+        G_ij = a_j c_j / N_j * (q_ij - b_j Z_ij / (n N_j^2)).
+
+    da_j = sum_i g_i relu(u_ij), dc_j = sum_i g_i a_j o_ij h_ij with
+    h_ij = Z_ij / N_j and u_ij = c_j h_ij; o_ij = 1[u_ij > 0].
+    """
+    m, n = ZT.shape
+    for j in prange(m):
+        Nj = N[j]
+        if Nj <= 0.0:
+            da_out[j] = 0.0
+            dc_out[j] = 0.0
+            for i in range(n):
+                ZT[j, i] = 0.0
+            continue
+        inv = 1.0 / Nj
+        cj = c[j]
+        aj = a[j]
+        da = 0.0
+        dch = 0.0
+        b = 0.0
+        for i in range(n):
+            h = ZT[j, i] * inv
+            if cj * h > 0.0:
+                da += g[i] * cj * h
+                dch += g[i] * h
+                b += g[i] * ZT[j, i]
+        da_out[j] = da
+        dc_out[j] = aj * dch
+        w = aj * cj * inv
+        corr = b * inv * inv / n
+        for i in range(n):
+            z = ZT[j, i]
+            if cj * z * inv > 0.0:
+                ZT[j, i] = w * (g[i] - corr * z)
+            else:
+                ZT[j, i] = -w * corr * z
+    return
+
+
+# -------------------------------------------------------- per-example gradients
+@njit(**_PJIT)
+def example_grad_norms(ZT, PT, a, c, N, xsq, q, nthreads, gu_out, gv_out):
+    """||grad_U p_i||^2 and ||grad_V p_i||^2 for every example i.
+
+    ``PT[j, i] = <Sigma v_j, xbar_i>``, ``q[j] = ||Sigma v_j||^2``,
+    ``xsq[i] = ||xbar_i||^2``. With T_j = I - Sigma v_j v_j' / N_j^2,
+
+        ||T_j xbar_i||^2 = xsq_i - 2 Z_ij PT_ji / N_j^2 + Z_ij^2 q_j / N_j^4,
+
+    clamped at 0 against round-off. Threads own disjoint blocks of examples.
+    """
+    m, n = ZT.shape
+    nt = max(1, min(nthreads, n))
+    chunk = (n + nt - 1) // nt
+    for t in prange(nt):
+        lo = t * chunk
+        hi = min(n, lo + chunk)
+        for i in range(lo, hi):
+            gu_out[i] = 0.0
+            gv_out[i] = 0.0
+        for j in range(m):
+            Nj = N[j]
+            if Nj <= 0.0:
+                continue
+            inv = 1.0 / Nj
+            inv2 = inv * inv
+            cj = c[j]
+            aj = a[j]
+            w2 = (aj * cj * inv) ** 2
+            for i in range(lo, hi):
+                z = ZT[j, i]
+                h = z * inv
+                u = cj * h
+                if u > 0.0:
+                    tx = xsq[i] - 2.0 * z * PT[j, i] * inv2 + z * z * q[j] * inv2 * inv2
+                    if tx < 0.0:
+                        tx = 0.0
+                    gu_out[i] += u * u + aj * aj * h * h
+                    gv_out[i] += w2 * tx
+
+
+@njit(**_PJIT)
+def row_sq_norms(A, out):
+    """out[j] = ||A[j]||^2."""
+    m, k = A.shape
+    for j in prange(m):
+        s = 0.0
+        for l in range(k):
+            s += A[j, l] * A[j, l]
+        out[j] = s

@@ -1,0 +1,68 @@
+"""The ``bnbounds`` command line: the only room that prints for people.
+
+Each subcommand lives in its own module under :mod:`bnbounds.commands` and exposes
+
+``add_parser(subparsers) -> argparse.ArgumentParser``
+    registers the subcommand (its ``set_defaults(func=run)``), and
+``run(args) -> int``
+    does the work and returns the process exit code.
+
+Subcommand modules are imported lazily, only when the command line is parsed, so
+``import bnbounds`` stays light (no SymPy, no plotting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ._version import __version__
+
+#: Subcommand modules, in the order ``bnbounds --help`` lists them.
+COMMANDS: tuple[str, ...] = ("info",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bnbounds",
+        description=(
+            "Executable constants and lemma checks for GD/SGD on batch-normalised "
+            "two-layer ReLU networks."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"bnbounds {__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f".commands.{name}", __package__)
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        # The built-in default job.
+        args = parser.parse_args([*DEFAULT_COMMAND, *(argv or [])])
+    try:
+        return int(args.func(args))
+    except ValueError as exc:  # user errors carry a message that names the problem
+        print(f"bnbounds: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bnbounds: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `bnbounds info | head`
+        sys.stderr.close()
+        return 0
+
+
+#: What ``bnbounds`` with no subcommand runs.
+DEFAULT_COMMAND: list[str] = ["info"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``bnbounds`` subcommand (see :mod:`bnbounds.cli`)."""

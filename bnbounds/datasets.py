@@ -1,0 +1,178 @@
+"""Data sets: the paper's dyadic set (Definition 1.1), seeded synthetic sets, real sets.
+
+Every generator takes ``rng=`` (a Generator, an int seed, or None) and is
+reproducible from a seed. Synthetic sets come out scaled so that
+``max_i ||xbar_i|| = 1`` (the paper's assumption), unless ``scale=False``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validation import BNBoundsValueError, as_rng
+from .data import Dataset
+
+__all__ = [
+    "dyadic",
+    "features_of_different_scales",
+    "linearly_separable",
+    "load_digits_pair",
+    "rank_deficient",
+    "xor",
+]
+
+
+def _check_dim(d: Any, name: str = "d", minimum: int = 1) -> int:
+    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < minimum:
+        raise BNBoundsValueError(f"{name} is {d!r}; expected an integer >= {minimum}")
+    return int(d)
+
+
+def dyadic(d: int) -> Dataset:
+    """The dyadic data set of Definition 1.1 (2d points in R^d), exactly as printed.
+
+    .. math::
+
+        (x_j, y_j) = (2^{-j} e_j, +1), \\quad j = 1..d; \\qquad
+        (x_{j}, y_{j}) = (-2^{-j+d} e_{j-d}, -1), \\quad j = d+1..2d.
+
+    So point j and point j + d sit at +-2^{-j} e_j. The points are exact powers of
+    two (exact in float64 for d <= 1000); mu = 0 by symmetry, so xbar_i = x_i and
+    max ||xbar_i|| = 1/2: the paper's assumption holds without scaling.
+    """
+    d = _check_dim(d)
+    if d > 1000:
+        raise BNBoundsValueError(
+            f"d is {d}; 2^-d underflows float64 for d > 1074, and d <= 1000 is supported"
+        )
+    X = np.zeros((2 * d, d))
+    for j in range(1, d + 1):
+        X[j - 1, j - 1] = 2.0 ** (-j)
+        X[d + j - 1, j - 1] = -(2.0 ** (-(d + j) + d))
+    y = np.concatenate([np.ones(d), -np.ones(d)])
+    return Dataset(X, y)
+
+
+def _finish(X: np.ndarray, y: np.ndarray, scale: bool) -> Dataset:
+    data = Dataset(X, y)
+    return data.scaled() if scale else data
+
+
+def linearly_separable(
+    n: int, d: int, *, margin: float = 0.1, rng: Any = None, scale: bool = True
+) -> Dataset:
+    """Gaussian points labelled by a random hyperplane, with a gap ``margin``.
+
+    Points are drawn from N(0, I_d / d) and those within ``margin`` (in units of the
+    data's norm scale) of the hyperplane are pushed out, so the set is linearly
+    separable with a positive margin before scaling.
+    """
+    n = _check_dim(n, "n", 2)
+    d = _check_dim(d)
+    if not margin >= 0:
+        raise BNBoundsValueError(f"margin is {margin!r}; expected >= 0")
+    gen = as_rng(rng)
+    w = gen.standard_normal(d)
+    w /= np.linalg.norm(w)
+    X = gen.standard_normal((n, d)) / np.sqrt(d)
+    s = X @ w
+    y = np.where(s >= 0, 1.0, -1.0)
+    X += np.outer(y * margin, w)
+    if np.all(y == y[0]):  # one class only: reflect point 0 across the hyperplane
+        y[0] = -y[0]
+        X[0] -= 2.0 * (X[0] @ w) * w
+    return _finish(X, y, scale)
+
+
+def xor(n: int, d: int = 2, *, noise: float = 0.05, rng: Any = None, scale: bool = True) -> Dataset:
+    """An XOR-like set: label = sign(x_1 x_2), separable only nonlinearly.
+
+    Points are the four corners (+-1, +-1) in the first two coordinates plus
+    Gaussian noise of standard deviation ``noise`` (the remaining d - 2 coordinates
+    are noise only). The labels are balanced (n // 4 points per corner and the rest
+    spread round-robin).
+    """
+    n = _check_dim(n, "n", 4)
+    d = _check_dim(d, "d", 2)
+    gen = as_rng(rng)
+    corners = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    idx = np.arange(n) % 4
+    gen.shuffle(idx)
+    X = noise * gen.standard_normal((n, d))
+    X[:, :2] += corners[idx]
+    y = np.where(idx < 2, 1.0, -1.0)
+    return _finish(X, y, scale)
+
+
+def rank_deficient(n: int, d: int, *, rank: int | None = None, rng: Any = None,
+                   scale: bool = True) -> Dataset:
+    """Points on a random ``rank``-dimensional subspace of R^d (default n - 1 < d).
+
+    Labels come from a random direction inside the subspace, so the set is linearly
+    separable. With n < d the centred data always have rank <= n - 1 < d.
+    """
+    n = _check_dim(n, "n", 2)
+    d = _check_dim(d)
+    r = min(n - 1, d) if rank is None else _check_dim(rank, "rank")
+    if r > d:
+        raise BNBoundsValueError(f"rank is {r}; expected <= d = {d}")
+    gen = as_rng(rng)
+    Q, _ = np.linalg.qr(gen.standard_normal((d, r)))
+    C = gen.standard_normal((n, r))
+    X = C @ Q.T
+    w = gen.standard_normal(r)
+    y = np.where(C @ w >= 0, 1.0, -1.0)
+    if np.all(y == y[0]):
+        y[0] = -y[0]
+    return _finish(X, y, scale)
+
+
+def features_of_different_scales(
+    n: int, d: int, *, spread: float = 1e6, rng: Any = None, scale: bool = True
+) -> Dataset:
+    """Features whose scales range geometrically over ``spread`` (the dyadic idea).
+
+    Feature k is multiplied by ``spread ** (-k / (d - 1))``; labels come from the
+    sign of a random combination of the *standardised* features, so the smallest
+    features matter as much as the largest: Batch Norm's normaliser undoes the scale,
+    a plain linear predictor does not.
+    """
+    n = _check_dim(n, "n", 2)
+    d = _check_dim(d)
+    if not spread >= 1:
+        raise BNBoundsValueError(f"spread is {spread!r}; expected >= 1")
+    gen = as_rng(rng)
+    Z = gen.standard_normal((n, d))
+    w = gen.standard_normal(d)
+    y = np.where(Z @ w >= 0, 1.0, -1.0)
+    if np.all(y == y[0]):
+        y[0] = -y[0]
+    scales = spread ** (-np.arange(d) / max(d - 1, 1))
+    return _finish(Z * scales, y, scale)
+
+
+def load_digits_pair(
+    pos: int = 0, neg: int = 1, *, scale: bool = True
+) -> Dataset:
+    """Two classes of scikit-learn's bundled 8x8 digits (a real data set, no download).
+
+    ``pos`` gets label +1 and ``neg`` label -1; pixels as floats (d = 64).
+    Needs scikit-learn (``pip install bnbounds[data]``).
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "load_digits_pair needs scikit-learn: pip install 'bnbounds[data]'"
+        ) from exc
+    if pos == neg or not (0 <= pos <= 9 and 0 <= neg <= 9):
+        raise BNBoundsValueError(
+            f"pos = {pos!r}, neg = {neg!r}; expected two different digits in 0..9"
+        )
+    digits = load_digits()
+    keep = (digits.target == pos) | (digits.target == neg)
+    X = digits.data[keep].astype(np.float64)
+    y = np.where(digits.target[keep] == pos, 1.0, -1.0)
+    return _finish(X, y, scale)
