@@ -20,7 +20,7 @@ import sys
 from ._version import __version__
 
 #: Subcommand modules, in the order ``bnbounds --help`` lists them.
-COMMANDS: tuple[str, ...] = ("info",)
+COMMANDS: tuple[str, ...] = ("check", "hunt", "constants", "train", "reproduce", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f".commands.{name}", __package__)
+        qualified = f"{__package__}.commands.{name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:  # a command not installed in this build
+            if exc.name != qualified:
+                raise
+            continue
         module.add_parser(sub)
     return parser
 

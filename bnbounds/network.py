@@ -133,9 +133,13 @@ class Params:
         return float(np.sqrt(self.a @ self.a + self.c @ self.c))
 
     def replace(self, **changes: Any) -> Params:
+        """A copy with some of a, c, V replaced (like ``dataclasses.replace``)."""
+        unknown = set(changes) - {"a", "c", "V"}
+        if unknown:
+            raise TypeError(f"Params has no field(s) {sorted(unknown)}; expected a, c, V")
         return Params(
-            changes.pop("a", self.a), changes.pop("c", self.c), changes.pop("V", self.V)
-        ) if not changes else _bad_fields(changes)
+            changes.get("a", self.a), changes.get("c", self.c), changes.get("V", self.V)
+        )
 
     def _check_same(self, other: Params) -> None:
         if not isinstance(other, Params):
@@ -174,10 +178,6 @@ class Params:
             f"||a||={np.linalg.norm(self.a):.4g}, ||c||={np.linalg.norm(self.c):.4g}, "
             f"||V||={np.linalg.norm(self.V):.4g})"
         )
-
-
-def _bad_fields(changes: dict[str, Any]) -> Params:
-    raise TypeError(f"Params has no field(s) {sorted(changes)}; expected a, c, V")
 
 
 def init_params(m: int, d: int, rng: Any = None, *, dtype: Any = np.float64) -> Params:
