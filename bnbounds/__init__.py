@@ -10,11 +10,13 @@ from . import datasets
 from .data import Dataset, SigmaBasis
 from .network import (
     ExampleGradNorms,
+    GDStep,
     Params,
     RiskGrad,
     example_grad,
     example_grad_norms,
     forward,
+    gd_step,
     init_params,
     logistic_deriv,
     logistic_loss,
@@ -28,6 +30,7 @@ from .network import (
 __all__ = [
     "Dataset",
     "ExampleGradNorms",
+    "GDStep",
     "Params",
     "RiskGrad",
     "SigmaBasis",
@@ -36,6 +39,7 @@ __all__ = [
     "example_grad",
     "example_grad_norms",
     "forward",
+    "gd_step",
     "init_params",
     "logistic_deriv",
     "logistic_loss",

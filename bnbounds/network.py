@@ -33,11 +33,13 @@ from .data import Dataset
 __all__ = [
     "NORMALIZER_RTOL",
     "ExampleGradNorms",
+    "GDStep",
     "Params",
     "RiskGrad",
     "example_grad",
     "example_grad_norms",
     "forward",
+    "gd_step",
     "init_params",
     "logistic_deriv",
     "logistic_loss",
@@ -98,6 +100,29 @@ class Params:
                 arr = arr.copy()
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
+
+    @classmethod
+    def _owned(
+        cls,
+        a: np.ndarray,
+        c: np.ndarray,
+        V: np.ndarray,
+        v_sq_norms: np.ndarray | None = None,
+    ) -> Params:
+        """Wrap arrays the library has just computed, without validation or copies.
+
+        Private: only for arrays nobody else holds (fresh results of a kernel), so
+        marking them read-only keeps the immutability guarantee. ``v_sq_norms``, if
+        given, pre-fills the cache of ``||v_j||^2``.
+        """
+        obj = object.__new__(cls)
+        for name, arr in (("a", a), ("c", c), ("V", V)):
+            arr.setflags(write=False)
+            object.__setattr__(obj, name, arr)
+        if v_sq_norms is not None:
+            v_sq_norms.setflags(write=False)
+            obj.__dict__["v_sq_norms"] = v_sq_norms
+        return obj
 
     @property
     def m(self) -> int:
@@ -378,7 +403,7 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
     )
     Xb = data.Xbar if data.dtype == dtype else data.Xbar.astype(dtype)
     dV = fw.ZT @ Xb
-    return Params(da, dc, dV)
+    return Params._owned(da, dc, dV)
 
 
 def risk_and_grad(W: Params, data: Dataset, eps: float = 0.0) -> RiskGrad:
@@ -397,6 +422,46 @@ def risk_and_grad(W: Params, data: Dataset, eps: float = 0.0) -> RiskGrad:
     N = fw.N.copy()
     grad = _backward(W, data, fw, g)
     return RiskGrad(float(r), grad, float(err), float(mad), f, N)
+
+
+class GDStep(NamedTuple):
+    """Result of :func:`gd_step`: the new parameters and the risk *before* the step."""
+
+    params: Params
+    risk: float
+    train_error: float
+    mean_abs_dloss: float
+    grad_sq_norm: float
+
+
+def gd_step(W: Params, data: Dataset, *, eta: float, eps: float = 0.0) -> GDStep:
+    """One full-batch gradient step ``W - eta * grad R(W)`` (Section 1.3, GD).
+
+    Two GEMMs and three fused O(nm + md) passes (forward, backward, update with the
+    new row norms), no copies: the cost floor of a GD step. ``eta`` must be > 0.
+    """
+    from ._validation import check_positive
+
+    eta = float(check_positive(eta, "eta"))
+    _check_pair(W, data)
+    eps = check_eps(eps)
+    fw = _forward_train(W, data, eps)
+    g = np.empty(data.n, dtype=np.float64)
+    r, err, mad = _k.risk_and_dloss(
+        fw.f.astype(np.float64, copy=False), data.y.astype(np.float64, copy=False), g
+    )
+    grad = _backward(W, data, fw, g)
+    V_new = np.empty_like(W.V)
+    sq = np.empty(W.m, dtype=np.float64)
+    _k.sgd_update_rows(W.V, grad.V.astype(W.dtype, copy=False), eta, V_new, sq)
+    gsq = float(grad.a @ grad.a + grad.c @ grad.c) + float(np.einsum("ij,ij->", grad.V, grad.V))
+    new = Params._owned(W.a - eta * grad.a, W.c - eta * grad.c, V_new, sq)
+    if not (np.isfinite(gsq) and np.isfinite(r)):
+        raise BNBoundsValueError(
+            f"gd_step diverged: risk = {r}, ||grad||^2 = {gsq} (eta = {eta}); "
+            "lower the step size"
+        )
+    return GDStep(new, float(r), float(err), float(mad), gsq)
 
 
 def risk_grad(W: Params, data: Dataset, eps: float = 0.0) -> Params:

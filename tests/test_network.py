@@ -380,3 +380,22 @@ def test_zero_normalizer_with_eps_zero_is_an_error():
     np.testing.assert_allclose(f, bn.forward(W.replace(a=[1.0, 0.0]), data, eps=1e-6))
     # and normalizers() reports the zero instead of raising
     assert bn.normalizers(W, data)[1] == 0.0
+
+
+# ------------------------------------------------------------------ GD step
+def test_gd_step_is_w_minus_eta_grad():
+    data, W = random_problem(2, 30, 6, 12)
+    rg = bn.risk_and_grad(W, data)
+    step = bn.gd_step(W, data, eta=0.3)
+    Wn = W - 0.3 * rg.grad
+    np.testing.assert_allclose(step.params.V, Wn.V, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(step.params.a, Wn.a, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(step.params.c, Wn.c, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(step.params.v_sq_norms, np.sum(Wn.V**2, axis=1), rtol=1e-14)
+    assert step.risk == pytest.approx(rg.risk, rel=1e-15)
+    assert step.grad_sq_norm == pytest.approx(rg.grad.norm() ** 2, rel=1e-12)
+    assert bn.risk(step.params, data) < rg.risk  # a small step decreases the risk
+    with pytest.raises(ValueError, match="eta is 0"):
+        bn.gd_step(W, data, eta=0)
+    with pytest.raises(ValueError, match="eta is -1"):
+        bn.gd_step(W, data, eta=-1)

@@ -245,3 +245,16 @@ def row_sq_norms(A, out):
         for l in range(k):
             s += A[j, l] * A[j, l]
         out[j] = s
+
+
+@njit(**_PJIT)
+def sgd_update_rows(V, dV, eta, out, out_sq_norms):
+    """out = V - eta * dV row by row, and out_sq_norms[j] = ||out[j]||^2, in one pass."""
+    m, d = V.shape
+    for j in prange(m):
+        s = 0.0
+        for l in range(d):
+            x = V[j, l] - eta * dV[j, l]
+            out[j, l] = x
+            s += x * x
+        out_sq_norms[j] = s

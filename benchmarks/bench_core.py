@@ -1,0 +1,117 @@
+"""Core kernels against the matrix-multiply floor (and PyTorch when installed).
+
+Run:  python benchmarks/bench_core.py [--quick] [--json out.json]
+
+For each shape it times, in one process and interleaved:
+  * gemm1   : ``V @ Xbar.T``       (m x d x n, the forward GEMM)
+  * gemm2   : ``G^T @ Xbar``       (m x n x d, the backward GEMM)
+  * forward : :func:`bnbounds.forward`        -> ratio to gemm1
+  * grad    : :func:`bnbounds.risk_grad`      -> ratio to gemm1 + gemm2
+  * gd_step : :func:`bnbounds.gd_step`        -> ratio to gemm1 + gemm2
+  * torch   : autograd through batch norm (forward + backward + update), when
+              PyTorch is installed, same thread count -> gd_step / torch.
+Goals (issue 2): gd_step <= 1.15x floor, forward <= 1.1x gemm1, never slower than
+PyTorch. These are ratios measured on this machine, never asserted as timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, print_machine, timeit, torch_or_none  # noqa: E402
+
+import bnbounds as bn  # noqa: E402
+
+SHAPES = [(1000, 3072), (2000, 784)]
+WIDTHS = [256, 1024, 4096]
+
+
+def torch_step(torch, X, y, W, eps, eta):
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y)
+    a = torch.from_numpy(W.a.copy()).requires_grad_()
+    c = torch.from_numpy(W.c.copy()).requires_grad_()
+    V = torch.from_numpy(W.V.copy()).requires_grad_()
+
+    def step():
+        Z = Xt @ V.T
+        H = torch.nn.functional.batch_norm(Z, None, None, training=True, eps=eps)
+        f = torch.relu(H * c) @ a
+        loss = torch.nn.functional.softplus(-yt * f).mean()
+        ga, gc, gV = torch.autograd.grad(loss, (a, c, V))
+        with torch.no_grad():
+            a.sub_(eta * ga)
+            c.sub_(eta * gc)
+            V.sub_(eta * gV)
+        return loss
+
+    return step
+
+
+def run(quick: bool) -> list[dict[str, object]]:
+    torch = torch_or_none()
+    rows = []
+    widths = [256, 1024] if quick else WIDTHS
+    for n, d in SHAPES:
+        gen = np.random.default_rng(0)
+        data = bn.datasets.linearly_separable(n, d, rng=gen)
+        for m in widths:
+            W = bn.init_params(m, d, gen)
+            Xb = data.Xbar
+            GT = np.ascontiguousarray(gen.standard_normal((m, n)))
+            eps = 1e-5  # PyTorch's default; eps = 0 costs the same (see below)
+            t1 = timeit(lambda: W.V @ Xb.T)
+            t2 = timeit(lambda: GT @ Xb)
+            tf = timeit(lambda: bn.forward(W, data, eps=eps))
+            tg = timeit(lambda: bn.risk_grad(W, data, eps=eps))
+            ts = timeit(lambda: bn.gd_step(W, data, eta=0.1, eps=eps))
+            ts0 = timeit(lambda: bn.gd_step(W, data, eta=0.1, eps=0.0))
+            row = {
+                "n": n, "d": d, "m": m,
+                "gemm1_ms": 1e3 * t1, "gemm2_ms": 1e3 * t2,
+                "forward_ms": 1e3 * tf, "grad_ms": 1e3 * tg, "gd_step_ms": 1e3 * ts,
+                "forward/gemm1": tf / t1,
+                "grad/(gemm1+gemm2)": tg / (t1 + t2),
+                "gd_step/(gemm1+gemm2)": ts / (t1 + t2),
+                "gd_step(eps=0)/(gemm1+gemm2)": ts0 / (t1 + t2),
+            }
+            if torch is not None:
+                tt = timeit(torch_step(torch, data.X, data.y, W, eps, 0.1))
+                row["torch_ms"] = 1e3 * tt
+                row["torch/(gemm1+gemm2)"] = tt / (t1 + t2)
+                row["gd_step/torch"] = ts / tt
+            rows.append(row)
+            print(_fmt(row), flush=True)
+    return rows
+
+
+def _fmt(row: dict[str, object]) -> str:
+    parts = [f"n={row['n']:>5} d={row['d']:>5} m={row['m']:>5}"]
+    for k, v in row.items():
+        if "/" in k:
+            parts.append(f"{k}={v:.3f}")
+    parts.append(f"gd_step={row['gd_step_ms']:.1f}ms")
+    return "  ".join(parts)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="m in {256, 1024} only")
+    p.add_argument("--json", type=Path, help="write the rows and machine info here")
+    args = p.parse_args()
+    info = machine()
+    print_machine(info)
+    rows = run(args.quick)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
