@@ -1,0 +1,214 @@
+"""Exact-then-mpmath evaluation shared by the constants layer (private).
+
+Numbers that fit a float are returned as Python floats; numbers that do not (for
+example ``delta * exp(d / 8)`` at ``d = 1e5``) stay :class:`mpmath.mpf`, which has an
+unbounded exponent. :func:`to_jsonable` renders either for JSON: a float, or a string
+in scientific notation together with its ``log10``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import mpmath
+import sympy as sp
+
+#: Decimal digits used for every mpmath evaluation in this package. 30 digits is far
+#: more than a float holds; it only matters for differences of huge numbers.
+MP_DPS = 30
+
+Number = float | mpmath.mpf
+
+
+class Big(mpmath.mpf):
+    """An mpf outside the float range whose ``repr`` is short scientific notation.
+
+    Plain ``repr(mpf)`` of ``exp(1e200)`` would try to print every digit.
+    """
+
+    def __repr__(self) -> str:
+        return f"Big('{sci(self, 17)}')"
+
+    def __str__(self) -> str:
+        return sci(self)
+
+
+_FLOAT_MAX_LOG10 = math.log10(1.7976931348623157e308)
+_FLOAT_MIN_LOG10 = -307.0  # below this a float is subnormal or 0
+
+
+class ConstantsValueError(ValueError):
+    """A bad argument to the constants layer (subclasses :class:`ValueError`)."""
+
+
+def to_mpf(x: Any) -> mpmath.mpf:
+    """Convert a Python number, mpf or SymPy number to an mpf at :data:`MP_DPS`."""
+    with mpmath.workdps(MP_DPS):
+        if isinstance(x, sp.Basic):
+            return mpmath.mpf(sp.N(x, MP_DPS))
+        return mpmath.mpf(x)
+
+
+def as_number(x: Any) -> Number:
+    """Return ``x`` as a float when it fits one, else as an mpf.
+
+    "Fits" means finite and, if non-zero, with ``|log10 x|`` inside the normal float
+    range, so no silent overflow to ``inf`` and no underflow to ``0``.
+    """
+    if isinstance(x, bool):
+        return float(x)
+    if isinstance(x, float):
+        return x
+    v = to_mpf(x)
+    if mpmath.isnan(v):
+        return float("nan")
+    if mpmath.isinf(v):
+        return float(v)
+    if v == 0:
+        return 0.0
+    lg = float(mpmath.log10(abs(v)))
+    if _FLOAT_MIN_LOG10 < lg < _FLOAT_MAX_LOG10 - 1e-9:
+        return float(v)
+    return Big(v)
+
+
+def log10(x: Any) -> float:
+    """``log10(|x|)`` as a float, for any magnitude (``-inf`` at 0)."""
+    v = to_mpf(x)
+    if v == 0:
+        return float("-inf")
+    return float(mpmath.log10(abs(v)))
+
+
+def sci(x: Any, digits: int = 6) -> str:
+    """Scientific notation with ``digits`` significant digits, any magnitude.
+
+    Past ``|log10 x| >= 1e15`` the mantissa is meaningless at :data:`MP_DPS` digits,
+    so the number is written ``10^(L)`` with ``L = log10 x``.
+    """
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        if math.isnan(x) or math.isinf(x):
+            return str(x)
+        return f"{x:.{digits - 1}e}"
+    v = to_mpf(x)
+    if v == 0:
+        return "0"
+    sign = "-" if v < 0 else ""
+    with mpmath.workdps(MP_DPS):
+        lg = mpmath.log10(abs(v))
+        if abs(lg) >= mpmath.mpf(10) ** 15:
+            return f"{sign}10^({mpmath.nstr(lg, digits)})"
+        ex = int(mpmath.floor(lg))
+        mant = mpmath.power(10, lg - ex)
+        ms = mpmath.nstr(mant, digits, min_fixed=-1, max_fixed=2)
+        if mant >= 10 - mpmath.mpf(10) ** (1 - digits):  # rounding up to 10.0
+            ex += 1
+            ms = mpmath.nstr(mant / 10, digits, min_fixed=-1, max_fixed=2)
+        if "." not in ms:
+            ms += ".0"
+    return f"{sign}{ms}e{ex:+d}"
+
+
+def to_jsonable(x: Any) -> Any:
+    """A JSON-ready value: floats stay floats; an mpf becomes a dict.
+
+    The dict is ``{"value": "1.23e+4000", "log10": 4000.09}``: the string is exact to
+    :data:`MP_DPS` digits and parses back with ``mpmath.mpf``.
+    """
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    if isinstance(x, float):
+        if math.isnan(x) or math.isinf(x):
+            return str(x)
+        return x
+    if isinstance(x, mpmath.mpf):
+        lg = log10(x)
+        return {
+            "value": sci(x, 17),
+            "log10": lg if math.isfinite(lg) else sci(mpmath.log10(abs(to_mpf(x))), 17),
+        }
+    if isinstance(x, sp.Basic):
+        return str(x)
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    return str(x)
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(expr: sp.Basic, args: tuple[sp.Symbol, ...], module: str):
+    """``sympy.lambdify(args, expr, module)``, cached on (expr, args, module)."""
+    return sp.lambdify(args, expr, modules=module)
+
+
+def evaluate(expr: sp.Basic, values: dict[str, Any]) -> mpmath.mpf:
+    """Evaluate ``expr`` at ``values`` (keyed by symbol name) in mpmath.
+
+    Raises :class:`ConstantsValueError` naming any missing input.
+    """
+    args = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    missing = [s.name for s in args if s.name not in values]
+    if missing:
+        raise ConstantsValueError(
+            f"missing input(s) {missing} to evaluate {expr}; got {sorted(values)}"
+        )
+    fn = compiled(expr, args, "mpmath")
+    with mpmath.workdps(MP_DPS):
+        out = fn(*(to_mpf(values[s.name]) for s in args))
+        if isinstance(out, (bool, sp.logic.boolalg.BooleanAtom)):
+            return out
+        return mpmath.mpf(out) if not isinstance(out, mpmath.mpc) else out
+
+
+def evaluate_float(expr: sp.Basic, values: dict[str, Any]) -> float:
+    """Evaluate ``expr`` to a Python float: math first, mpmath when math overflows.
+
+    A value too large for a float is returned as ``inf`` (use :func:`evaluate` for
+    the exact magnitude).
+    """
+    args = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    missing = [s.name for s in args if s.name not in values]
+    if missing:
+        raise ConstantsValueError(
+            f"missing input(s) {missing} to evaluate {expr}; got {sorted(values)}"
+        )
+    fn = compiled(expr, args, "math")
+    try:
+        out = float(fn(*(float(values[s.name]) for s in args)))
+        if math.isfinite(out) and out != 0.0:
+            return out
+    except (OverflowError, ValueError, ZeroDivisionError):
+        pass
+    return float(evaluate(expr, values))
+
+
+def bisect_log(
+    f, lo: float, hi: float, *, iters: int = 200
+) -> Sequence[mpmath.mpf] | None:
+    """Smallest ``x`` in ``[10**lo, 10**hi]`` with ``f(x)`` true, for monotone ``f``.
+
+    ``f`` takes an mpf and returns bool (false below a threshold, true above). The
+    search runs on ``log10 x`` so it covers any magnitude; returns ``None`` if
+    ``f(10**hi)`` is false, and ``10**lo`` if ``f(10**lo)`` is true.
+    """
+    with mpmath.workdps(MP_DPS):
+        a, b = mpmath.mpf(lo), mpmath.mpf(hi)
+        if not f(mpmath.power(10, b)):
+            return None
+        if f(mpmath.power(10, a)):
+            return mpmath.power(10, a)
+        for _ in range(iters):
+            mid = (a + b) / 2
+            if f(mpmath.power(10, mid)):
+                b = mid
+            else:
+                a = mid
+            if b - a < mpmath.mpf(10) ** (-(MP_DPS - 5)):
+                break
+        return mpmath.power(10, b)
