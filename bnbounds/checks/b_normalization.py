@@ -1,0 +1,245 @@
+"""Appendix B: the data seminorm and the normalisation factors (Lemmas B.1, B.2).
+
+Deterministic lemmas, checked on every sample whose hypotheses hold. The right-hand
+sides and hypotheses are those of :mod:`bnbounds.constants.lemmas`; here we compute
+left-hand sides:
+
+* ``B.1.1-seminorm``: ``||v||_Sigma`` against ``||v||``;
+* ``B.1.1-sandwich``: ``||Sigma v||`` against ``||v||_Sigma``; ``B.1.1-N``:
+  ``||v||_Sigma`` against ``N(v)``;
+* ``B.1.2``: ``|N(u) - N(v)|`` against ``||u - v||_Sigma``;
+* ``B.2.1-mult`` / ``B.2.1-add``: ``1/N'_j`` and ``|1/N'_j - 1/N_j|`` for every row
+  (the worst row is reported);
+* ``B.2.2``: ``max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||`` for a test point x;
+* ``B.2.3``: ``max_j |<v_j / N_j, x>|`` for a test point x.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _build as b
+from ._common import Sample, Stats, norm, row_norms
+from .registry import Claim, Check, make_check, register
+
+
+# ------------------------------------------------------------------ samplers
+def sample_vectors(rng: np.random.Generator, claim: str, *, kind: str | None = None,
+                   n: int | None = None, d: int | None = None, eps: float | None = None,
+                   scale: float = b.EDGE, align: float | None = None,
+                   log10_size: float | None = None) -> Sample:
+    """Data and one or two vectors (Lemma B.1). ``align`` in [0, 1] mixes the top
+    eigenvector of Sigma into v (where B.1.1 is tightest)."""
+    X, y = b.make_X(rng, kind=kind, n=n, d=d, scale=scale)
+    dd = X.shape[1]
+    Xb = X - X.mean(axis=0)
+    _, _, wt = np.linalg.svd(Xb, full_matrices=False)
+    align = float(rng.random()) if align is None else float(align)
+    size = 10.0 ** (rng.uniform(-3, 3) if log10_size is None else log10_size)
+    v = size * ((1 - align) * b.unit(rng, dd) + align * wt[0])
+    u = v + size * 10.0 ** rng.uniform(-3, 1) * b.unit(rng, dd)
+    eps = float(b._pick(rng, b.EPS_CHOICES)) if eps is None else float(eps)
+    return Sample(claim, {"X": X, "y": y, "v": v, "u": u}, {"eps": eps})
+
+
+def sample_b2(rng: np.random.Generator, claim: str, *, kind: str | None = None,
+              n: int | None = None, d: int | None = None, m: int | None = None,
+              adversarial: bool | None = None, eps: float | None = None,
+              c: float | None = None, slack_N: float = 1.0, slack_V: float = 1.0,
+              frac: float | None = None, xnorm: float | None = None,
+              xmode: str | None = None, scale: float = b.EDGE) -> Sample:
+    """A Lemma B.2 instance: data, V, V' with ``||V' - V|| = frac * beta_V``, x.
+
+    ``eps_N = slack_N * max_j 1/N_j`` and ``eps_V = slack_V * max_j ||v_j||`` (the
+    tightest admissible constants at ``slack = 1``). ``frac > 1`` leaves the ball
+    (a hypothesis then fails, and the check says so).
+    """
+    X, y = b.make_X(rng, kind=kind, n=n, d=d, scale=scale)
+    dd = X.shape[1]
+    m = int(m if m is not None else rng.integers(1, 9))
+    adversarial = bool(rng.random() < 0.5) if adversarial is None else adversarial
+    net = b.make_net(rng, m, dd, adversarial=adversarial, X=X)
+    V = net["V"]
+    eps = b.valid_eps(rng, X, V, eps)
+    N = b.normalizers(X, V, eps)
+    eps_N = float(slack_N * np.max(1.0 / N)) * b.ROUND_UP
+    eps_V = float(slack_V * np.max(np.linalg.norm(V, axis=1))) * b.ROUND_UP
+    c = float(rng.uniform(0.0, 0.99)) if c is None else float(c)
+    beta_V = c / eps_N
+    D = b.unit(rng, V.shape)
+    if rng.random() < 0.5:  # concentrate the move on one row (the per-row worst case)
+        j = int(rng.integers(m))
+        D = np.zeros_like(V)
+        D[j] = b.unit(rng, dd)
+    if frac is None:
+        frac = float(b._pick(rng, (b.EDGE, rng.random(), rng.random() ** 0.25)))
+    V2 = V + frac * beta_V * D
+    xnorm = float(b._pick(rng, (b.EDGE, rng.random()))) if xnorm is None else float(xnorm)
+    xmode = xmode or b._pick(rng, ("random", "worst", "data"))
+    x = _test_point(rng, X, V2, eps, xnorm, xmode)
+    return Sample(
+        claim,
+        {"X": X, "y": y, "V": V, "V2": V2, "x": x},
+        {"eps": eps, "c_b2": c, "eps_N": eps_N, "eps_V": eps_V},
+    )
+
+
+def _test_point(rng: np.random.Generator, X: np.ndarray, V2: np.ndarray, eps: float,
+                xnorm: float, xmode: str) -> np.ndarray:
+    d = X.shape[1]
+    if xmode == "data":
+        Xb = X - X.mean(axis=0)
+        u = Xb[int(rng.integers(X.shape[0]))]
+    elif xmode == "worst":
+        # top right singular vector of T_j = I - Sigma v'_j v'_j^T / N'^2, worst j
+        Xb = X - X.mean(axis=0)
+        S = (V2 @ Xb.T) @ Xb / X.shape[0]
+        N2 = (V2 * S).sum(axis=1) + eps
+        best, u = -1.0, b.unit(rng, d)
+        for j in range(V2.shape[0]):
+            T = np.eye(d) - np.outer(S[j], V2[j]) / N2[j]
+            _, sv, wt = np.linalg.svd(T)
+            if sv[0] > best:
+                best, u = sv[0], wt[0]
+    else:
+        u = b.unit(rng, d)
+    nu = float(np.linalg.norm(u))
+    return u / nu * xnorm if nu > 0 else u
+
+
+# ------------------------------------------------------------------- checks
+def _data_inputs(st: Stats, xp: Any) -> dict:
+    return {"xbar_max": st.xbar_max(xp)}
+
+
+def lhs_b11_seminorm(s: Sample, xp: Any) -> Check:
+    st = Stats.of(s["X"], xp)
+    v = xp.arr(s["v"])
+    sn = xp.sqrt(st.sigma_sq(v))
+    return make_check("B.1.1-seminorm", sn, {"norm_v": norm(v, xp), **_data_inputs(st, xp)},
+                      xp=xp, length=st.n + v.size)
+
+
+def lhs_b11_sandwich(s: Sample, xp: Any) -> Check:
+    st = Stats.of(s["X"], xp)
+    v = xp.arr(s["v"])
+    sv = st.sigma_mul(v)
+    return make_check("B.1.1-sandwich", norm(sv, xp),
+                      {"sigma_norm_v": xp.sqrt(st.sigma_sq(v)), **_data_inputs(st, xp)},
+                      xp=xp, length=st.n + v.size)
+
+
+def lhs_b11_N(s: Sample, xp: Any) -> Check:
+    st = Stats.of(s["X"], xp)
+    v = xp.arr(s["v"])
+    sn = xp.sqrt(st.sigma_sq(v))
+    return make_check("B.1.1-N", sn, {"sigma_norm_v": sn, "eps": xp.num(s["eps"])},
+                      xp=xp, length=st.n + v.size)
+
+
+def lhs_b12(s: Sample, xp: Any) -> Check:
+    st = Stats.of(s["X"], xp)
+    u, v = xp.arr(s["u"]), xp.arr(s["v"])
+    eps = xp.num(s["eps"])
+    Nu = xp.sqrt(st.sigma_sq(u) + eps)
+    Nv = xp.sqrt(st.sigma_sq(v) + eps)
+    return make_check("B.1.2", abs(Nu - Nv),
+                      {"sigma_dist_uv": xp.sqrt(st.sigma_sq(u - v)), "eps": eps},
+                      xp=xp, length=st.n + u.size, scale=float(Nu + Nv))
+
+
+def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray, Any]:
+    st = Stats.of(s["X"], xp)
+    V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
+    eps = xp.num(s["eps"])
+    N = xp.sqrt(st.sigma_sq(V) + eps)
+    N2 = xp.sqrt(st.sigma_sq(V2) + eps)
+    inputs = {
+        "c": xp.num(s["c_b2"]),
+        "eps_N": xp.num(s["eps_N"]),
+        "eps_V": xp.num(s["eps_V"]),
+        "inv_N_max": np.max(1 / N),
+        "row_norm_max": np.max(row_norms(V, xp)),
+        "dist_V": norm(V2 - V, xp),
+        "xbar_max": st.xbar_max(xp),
+        "eps": eps,
+    }
+    return st, inputs, N, N2, eps
+
+
+def _worst_row(claim_id: str, lhs: np.ndarray, per_row: dict[str, np.ndarray],
+               inputs: dict, xp: Any, length: int, scale: np.ndarray | None = None) -> Check:
+    """Evaluate the registry's rhs for every row; return the Check of the worst row."""
+    checks = []
+    for j in range(len(lhs)):
+        vals = dict(inputs)
+        for k, arr in per_row.items():
+            vals[k] = arr[j]
+        checks.append(make_check(claim_id, lhs[j], vals, xp=xp, length=length,
+                                 details={"j": j},
+                                 scale=0.0 if scale is None else float(scale[j])))
+    return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
+
+
+def lhs_b21_mult(s: Sample, xp: Any) -> Check:
+    st, inputs, N, N2, _ = _b2_common(s, xp)
+    return _worst_row("B.2.1-mult", 1 / N2, {"N_j": N}, inputs, xp,
+                      st.n + s["V"].shape[1])
+
+
+def lhs_b21_add(s: Sample, xp: Any) -> Check:
+    st, inputs, N, N2, _ = _b2_common(s, xp)
+    V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
+    lhs = np.abs(1 / N2 - 1 / N)
+    return _worst_row("B.2.1-add", lhs, {"dist_vj": row_norms(V2 - V, xp), "N_j": N},
+                      inputs, xp, st.n + V.shape[1], scale=1 / N2 + 1 / N)
+
+
+def lhs_b22(s: Sample, xp: Any) -> Check:
+    st, inputs, N, N2, eps = _b2_common(s, xp)
+    V2 = xp.arr(s["V2"])
+    x = xp.arr(s["x"])
+    S = st.sigma_mul(V2)  # rows Sigma v'_j
+    coef = (V2 @ x) / (N2 * N2)  # <v'_j, x> / N'^2
+    Tx = x[None, :] - S * coef[:, None]
+    nrm = row_norms(Tx, xp)
+    j = int(np.argmax(np.asarray([float(t) for t in nrm])))
+    return make_check("B.2.2", nrm[j], {**inputs, "norm_x": norm(x, xp)}, xp=xp,
+                      length=st.n + V2.shape[1], details={"j": j})
+
+
+def lhs_b23(s: Sample, xp: Any) -> Check:
+    st, inputs, N, _, _ = _b2_common(s, xp)
+    V = xp.arr(s["V"])
+    x = xp.arr(s["x"])
+    val = np.abs((V @ x) / N)
+    j = int(np.argmax(np.asarray([float(t) for t in val])))
+    return make_check("B.2.3", val[j], {**inputs, "norm_x": norm(x, xp)}, xp=xp,
+                      length=st.n + V.shape[1], details={"j": j})
+
+
+def _vec_sampler(cid: str):
+    return lambda rng, **k: sample_vectors(rng, cid, **k)
+
+
+def _b2_sampler(cid: str):
+    return lambda rng, **k: sample_b2(rng, cid, **k)
+
+
+for _cid, _fn, _what in (
+    ("B.1.1-seminorm", lhs_b11_seminorm, "||v||_Sigma"),
+    ("B.1.1-sandwich", lhs_b11_sandwich, "||Sigma v||"),
+    ("B.1.1-N", lhs_b11_N, "||v||_Sigma (against N(v))"),
+    ("B.1.2", lhs_b12, "|N(u) - N(v)|"),
+):
+    register(Claim(_cid, "B", "deterministic", _fn, _vec_sampler(_cid), _what, __name__))
+
+for _cid, _fn, _what in (
+    ("B.2.1-mult", lhs_b21_mult, "1/N(v'_j), worst row j"),
+    ("B.2.1-add", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
+    ("B.2.2", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
+    ("B.2.3", lhs_b23, "max_j |<v_j / N_j, x>|"),
+):
+    register(Claim(_cid, "B", "deterministic", _fn, _b2_sampler(_cid), _what, __name__))

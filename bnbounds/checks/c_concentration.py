@@ -1,0 +1,110 @@
+"""Appendix C: Gaussian concentration at initialisation (Lemmas C.1, C.2).
+
+Probabilistic claims, checked as frequencies: each sample is one seeded
+initialisation (Section 1.3: ``a ~ N(0, I/m)``, ``V ~ N(0, I/d)``, ``c = 1``); the
+runner counts the draws on which the inequality fails and compares the failure rate
+(with an exact Clopper-Pearson interval) with the claimed failure probability
+(``4 delta`` for C.1, ``delta`` for C.2). Left-hand sides:
+
+* ``C.1``: ``max_i |p_i(W_0)|`` with ``eps_N`` set to the realised ``max_j 1/N_j``
+  (the proof conditions on V and uses this uniform bound);
+* ``C.2-a``: ``||a_0||``; ``C.2-V``: ``||V_0^T||_{2,inf} = max_j ||v_j||``;
+  ``C.2-inv``: ``max_j 1/||v_j||``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _build as b
+from ._common import Sample, Stats, relu, row_norms
+from .registry import Claim, Check, make_check, register
+
+#: Frequency configurations per claim and profile: each is run with its own draws.
+#: C.2-V: (d, delta) with m = floor(delta e^{d/8}), the largest width its hypothesis
+#: allows; the printed bound 1 + sqrt(2 ln(1/delta)/d) omits the union bound over m.
+CONFIGS: dict[str, list[dict[str, Any]]] = {
+    "C.1": [dict(n=8, d=4, m=16, delta=0.05, kind="separable", eps=0.0),
+            dict(n=16, d=8, m=64, delta=0.2, kind="scales", eps=0.0),
+            dict(n=8, d=3, m=8, delta=0.24, kind="dyadic", eps=1e-3)],
+    "C.2-a": [dict(m=8, delta=0.1), dict(m=64, delta=0.3), dict(m=2, delta=0.5)],
+    "C.2-V": [dict(d=32, delta=0.5), dict(d=48, delta=0.3), dict(d=64, delta=0.1)],
+    "C.2-inv": [dict(d=24, delta=0.1), dict(d=2, delta=0.9), dict(d=40, delta=0.5)],
+}
+
+
+def _m_max(d: int, delta: float) -> int:
+    return max(1, int(np.floor(delta * np.exp(d / 8.0))))
+
+
+def sample_init(rng: np.random.Generator, claim: str, *, n: int | None = None,
+                d: int | None = None, m: int | None = None, delta: float | None = None,
+                kind: str | None = None, eps: float | None = None) -> Sample:
+    """One seeded initialisation (and, for C.1, a data set)."""
+    delta = float(rng.choice([0.05, 0.1, 0.3, 0.5])) if delta is None else float(delta)
+    if claim in ("C.2-V", "C.2-inv"):
+        d = int(d if d is not None else rng.choice([24, 32, 48]))
+        m = int(m if m is not None else _m_max(d, delta))
+    d = int(d if d is not None else rng.integers(1, 9))
+    m = int(m if m is not None else rng.integers(1, 65))
+    arrays: dict[str, np.ndarray] = {}
+    if claim == "C.1":
+        X, y = b.make_X(rng, kind=kind, n=n, d=d)
+        d = X.shape[1]
+        arrays.update(X=X, y=y)
+    net = b.make_net(rng, m, d)
+    arrays.update(a=net["a"], V=net["V"])
+    if claim == "C.1":
+        eps = b.valid_eps(rng, arrays["X"], net["V"], 0.0 if eps is None else eps)
+    else:
+        eps = 0.0
+    return Sample(claim, arrays, {"delta": delta, "eps": float(eps)})
+
+
+def lhs_c1(s: Sample, xp: Any) -> Check:
+    st = Stats.of(s["X"], xp)
+    a, V = xp.arr(s["a"]), xp.arr(s["V"])
+    N = xp.sqrt(st.sigma_sq(V) + xp.num(s["eps"]))
+    H = (st.Xbar @ V.T) / N[None, :]
+    p = xp.arr(s["y"]) * (relu(H) @ a)
+    inv = np.max(1 / N)
+    lhs = np.max(np.abs(p))
+    return make_check("C.1", lhs, {
+        "eps_N": inv * xp.num(b.ROUND_UP), "inv_N_max": inv, "n": st.n,
+        "delta": xp.num(s["delta"]), "xbar_max": st.xbar_max(xp)},
+        xp=xp, length=st.n + V.shape[0] + V.shape[1])
+
+
+def lhs_c2a(s: Sample, xp: Any) -> Check:
+    a = xp.arr(s["a"])
+    return make_check("C.2-a", xp.sqrt(np.sum(a * a)),
+                      {"m": a.size, "delta": xp.num(s["delta"])}, xp=xp, length=a.size)
+
+
+def lhs_c2v(s: Sample, xp: Any) -> Check:
+    V = xp.arr(s["V"])
+    m, d = V.shape
+    return make_check("C.2-V", np.max(row_norms(V, xp)),
+                      {"m": m, "d": d, "delta": xp.num(s["delta"])}, xp=xp, length=d)
+
+
+def lhs_c2inv(s: Sample, xp: Any) -> Check:
+    V = xp.arr(s["V"])
+    m, d = V.shape
+    return make_check("C.2-inv", np.max(1 / row_norms(V, xp)),
+                      {"m": m, "d": d, "delta": xp.num(s["delta"])}, xp=xp, length=d)
+
+
+def _sampler(cid: str):
+    return lambda rng, **k: sample_init(rng, cid, **k)
+
+
+for _cid, _fn, _what in (
+    ("C.1", lhs_c1, "max_i |p_i(W_0)| at initialisation"),
+    ("C.2-a", lhs_c2a, "||a_0||"),
+    ("C.2-V", lhs_c2v, "max_j ||v_j|| at initialisation"),
+    ("C.2-inv", lhs_c2inv, "max_j 1/||v_j|| at initialisation"),
+):
+    register(Claim(_cid, "C", "frequency", _fn, _sampler(_cid), _what, __name__))

@@ -1,0 +1,128 @@
+"""Appendix F: Rademacher complexity (Lemma F.1) and full-batch gradients (Lemma F.3).
+
+``F.1`` / ``F.1-coarse``: an exact *lower* estimate of the empirical Rademacher
+complexity of the class H of Lemma F.1. For a fixed V the supremum over (a, c) with
+``sum_j |a_j c_j / N(v_j)| <= B`` is closed form: ``a_j sigma(c_j <v_j/N_j, xbar>)
+= (|a_j c_j| / N_j) sgn(a_j) sigma(sgn(c_j) <v_j, xbar>)``, so it equals
+``(B/n) max_{j, s = +-1} |sum_i eps_i y_i sigma(s <v_j, xbar_i>)|``. We take the
+maximum over a finite set of V in the ball ``||V - V_0|| <= rho`` (V_0 itself and
+random points of the sphere) and the expectation over *all* 2^n sign vectors
+(n <= 12), so the estimate is exact for that subset of H and hence a rigorous lower
+bound of Rad(H * X): a value above the bound refutes the lemma.
+
+``F.3-U`` / ``F.3-V``: ``||grad_U Rhat(W')||^2`` and ``||grad_V Rhat(W')||^2`` (the
+core's two-GEMM gradient, :func:`bnbounds.network.risk_and_grad`) against the bound
+with ``sum_i |l'_i| / n`` measured at the same W'.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from . import _build as b
+from ._common import F64, Sample, Stats, relu
+from ._net import Net, gamma_inputs, gamma_positive, sample_gamma
+from .registry import Claim, Check, make_check, register
+
+#: Largest n for which the expectation over sign vectors is enumerated exactly.
+F1_MAX_N = 12
+
+
+def sample_f1(rng: np.random.Generator, claim: str, *, n: int | None = None,
+              d: int | None = None, m: int | None = None, kind: str | None = None,
+              log10_rho: float | None = None, B: float | None = None,
+              n_cands: int = 4) -> Sample:
+    """Data (n <= 12), V_0 at initialisation, B, rho and candidate V in the rho-ball."""
+    n = int(n if n is not None else rng.integers(2, 11))
+    X, y = b.make_X(rng, kind=kind, n=min(n, F1_MAX_N), d=d)
+    X, y = X[:F1_MAX_N], y[:F1_MAX_N]
+    m = int(m if m is not None else rng.integers(1, 9))
+    V0 = b.make_net(rng, m, X.shape[1])["V"]
+    rho = 10.0 ** (rng.uniform(-3, 1) if log10_rho is None else log10_rho)
+    B = float(10.0 ** rng.uniform(-1, 1)) if B is None else float(B)
+    cands = [V0] + [V0 + rho * b.EDGE * b.unit(rng, V0.shape) for _ in range(n_cands - 1)]
+    return Sample(claim, {"X": X, "y": y, "V0": V0, "Vc": np.array(cands)},
+                  {"rho": rho, "B": B})
+
+
+def rad_lower(s: Sample, xp: Any) -> Any:
+    """``E_eps max_{V in cands, j, s} (B/n) |sum_i eps_i y_i relu(s <v_j, xbar_i>)|``."""
+    st = Stats.of(s["X"], xp)
+    y = xp.arr(s["y"])
+    n = st.n
+    F = []
+    for V in s["Vc"]:
+        Z = st.Xbar @ xp.arr(V).T  # (n, m)
+        F.append(relu(Z))
+        F.append(relu(-Z))
+    G = np.concatenate(F, axis=1) * y[:, None]  # (n, K)
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=n)))  # (2^n, n)
+    S = xp.arr(signs) if xp is not F64 else signs
+    vals = np.abs(S @ G)  # (2^n, K)
+    best = np.max(vals, axis=1)
+    return xp.num(s["B"]) * np.sum(best) / (len(signs) * n)
+
+
+def _f1(claim_id: str, s: Sample, xp: Any) -> Check:
+    st = Stats.of(s["X"], xp)
+    lhs = rad_lower(s, xp)
+    XF = np.sqrt(float(np.sum(np.asarray(st.Xbar, dtype=float) ** 2))) if xp is F64 \
+        else xp.sqrt(np.sum(st.Xbar * st.Xbar))
+    inputs = {"B": xp.num(s["B"]), "rho": xp.num(s["rho"]), "Xbar_F": XF, "n": st.n,
+              "xbar_max": st.xbar_max(xp)}
+    return make_check(claim_id, lhs, inputs, xp=xp, length=2**st.n + st.n,
+                      details={"estimate": "exact expectation over all 2^n signs, "
+                               f"{s['Vc'].shape[0]} V in the rho-ball"})
+
+
+def _f3(claim_id: str, s: Sample, xp: Any) -> Check:
+    st = Stats.of(s["X"], xp)
+    V = xp.arr(s["V"])
+    eps = xp.num(s["eps"])
+    N0 = xp.sqrt(st.sigma_sq(V) + eps)
+    checks = []
+    for k in range(s["a2"].shape[0]):
+        if xp is F64:
+            from .. import Dataset, Params, risk_and_grad
+
+            W = Params(s["a2"][k], s["c2"][k], s["V2"][k])
+            rg = risk_and_grad(W, Dataset(s["X"], s["y"]), eps=float(eps))
+            gu = float(rg.grad.a @ rg.grad.a + rg.grad.c @ rg.grad.c)
+            gv = float(np.sum(rg.grad.V * rg.grad.V))
+            mad = float(rg.mean_abs_dloss)
+        else:
+            import mpmath
+
+            y = xp.arr(s["y"])
+            net = Net.of(st, s["a2"][k], s["c2"][k], s["V2"][k], eps, xp)
+            p = net.p(y)
+            lp = np.array([-1 / (1 + mpmath.exp(t)) for t in p], dtype=object)
+            g = lp * y / st.n  # d Rhat / d f_i
+            da = relu(net.H).T @ g
+            dc = (net.O * net.Z / net.N[None, :]).T @ g * net.a
+            w = net.O * (net.a * net.c / net.N)[None, :] * g[:, None]  # (n, m)
+            dV = w.T @ st.Xbar - (np.sum(w * net.Z, axis=0) / (net.N * net.N))[:, None] * net.SV
+            gu = np.sum(da * da) + np.sum(dc * dc)
+            gv = np.sum(dV * dV)
+            mad = np.sum(np.abs(lp)) / st.n
+        inputs = {**gamma_inputs(s, st, N0, xp, k), "mean_abs_dloss": mad}
+        checks.append(make_check(
+            claim_id, gu if claim_id == "F.3-U" else gv, inputs, xp=xp,
+            length=st.n + V.size, extra_hypotheses=gamma_positive(s), details={"k": k}))
+    return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
+
+
+for _cid in ("F.1", "F.1-coarse"):
+    register(Claim(_cid, "F", "rademacher", lambda s, xp, _c=_cid: _f1(_c, s, xp),
+                   lambda rng, _c=_cid, **k: sample_f1(rng, _c, **k),
+                   "exact lower estimate of Rad(H * X) (sup over a finite subset of H)",
+                   __name__))
+for _cid, _what in (
+    ("F.3-U", "||grad_U Rhat(W')||^2 over W' in Gamma"),
+    ("F.3-V", "||grad_V Rhat(W')||^2 over W' in Gamma"),
+):
+    register(Claim(_cid, "F", "deterministic", lambda s, xp, _c=_cid: _f3(_c, s, xp),
+                   lambda rng, _c=_cid, **k: sample_gamma(rng, _c, **k), _what, __name__))
