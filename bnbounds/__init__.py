@@ -26,14 +26,25 @@ from .network import (
     risk_and_grad,
     risk_grad,
 )
+from .train import (
+    DivergenceError,
+    Trajectory,
+    TrainingInterrupted,
+    train_gd,
+    train_gradient_flow,
+    train_sgd,
+)
 
 __all__ = [
     "Dataset",
+    "DivergenceError",
     "ExampleGradNorms",
     "GDStep",
     "Params",
     "RiskGrad",
     "SigmaBasis",
+    "Trajectory",
+    "TrainingInterrupted",
     "__version__",
     "datasets",
     "example_grad",
@@ -48,4 +59,7 @@ __all__ = [
     "risk",
     "risk_and_grad",
     "risk_grad",
+    "train_gd",
+    "train_gradient_flow",
+    "train_sgd",
 ]

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: What ``bnbounds`` with no subcommand runs.
-DEFAULT_COMMAND: list[str] = ["info"]
+DEFAULT_COMMAND: list[str] = ["check"]
 
 
 if __name__ == "__main__":  # pragma: no cover

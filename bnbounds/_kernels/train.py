@@ -1,0 +1,405 @@
+"""Training kernels: the SGD loop in the eigenbasis of Sigma, the GD update, helpers.
+
+Notation (float64, C-contiguous). Sigma = W diag(lam) W' with W (d, r) orthonormal
+(the thin SVD of Xbar, :attr:`bnbounds.Dataset.basis`) and ``T = Xbar W`` (n, r).
+Every gradient of v_j lies in range(Sigma), since it is spanned by ``xbar_i`` and
+``Sigma v_j`` (Section 1.3), so the component of v_j outside range(Sigma) never
+moves and the trainable state is
+
+``B``  (m, r)  coordinates ``B = V W``, so that ``V = V_perp + B W'``;
+``s``  (m,)    ``||v_j||_Sigma^2 = sum_k lam_k B_jk^2``;
+``invn`` (m,)  ``1 / N(v_j)`` with ``N(v_j) = sqrt(s_j + eps)`` (0 if N(v_j) = 0,
+               a neuron that then contributes nothing, as in the network kernels).
+
+For the unnormalised variant (``bn = False``) the same kernel runs with N = 1, no
+projection and ``c`` frozen, on the basis of the *uncentred* points.
+
+No reduction here relies on reassociation: fastmath stays off (``_config``), and
+per-unit sums run over k in order, vectorised *across* units instead.
+
+Kernels are pure: they draw no random numbers (the wrapper passes the example
+indices) and raise nothing; a non-finite value is reported through a status code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .. import _config
+from .network import logistic_deriv
+
+_JIT = {"cache": _config.CACHE, "fastmath": _config.FASTMATH}
+
+#: Status codes returned by :func:`sgd_steps` and :func:`apply_update`.
+OK = 0
+NONFINITE = 1
+
+
+class SGDState(NamedTuple):
+    """Mutable SGD state in the eigenbasis, updated in place.
+
+    ``BT`` is the *transpose* of B, shape (r, m): one pass over its rows updates
+    every unit at once with loops that run along the units (contiguous, so LLVM
+    vectorises them) while each per-unit sum still runs over k in order.
+    """
+
+    a: np.ndarray  # (m,)
+    c: np.ndarray  # (m,)
+    BT: np.ndarray  # (r, m)  B' with B = V W
+    s: np.ndarray  # (m,)    ||v_j||_Sigma^2 = sum_k lam_k B_jk^2
+    invn: np.ndarray  # (m,) 1 / N(v_j)
+    z: np.ndarray  # (m,)    <v_j, xbar_i> for the example about to be used
+    coef: np.ndarray  # (m,) workspace
+    ck: np.ndarray  # (m,)   workspace
+
+
+class SGDData(NamedTuple):
+    """Read-only data of the SGD loop."""
+
+    T: np.ndarray  # (n, r) centred points in the basis, T = Xbar W
+    y: np.ndarray  # (n,) labels in {-1, +1}
+    lam: np.ndarray  # (r,) eigenvalues of Sigma (zeros when not bn)
+
+
+class Origin(NamedTuple):
+    """W_0 in the same coordinates, for ||U - U_0|| and ||V - V_0||.
+
+    ``B0`` has the layout of the state it is compared with: (m, r) for GD,
+    (r, m) for SGD. ``dv`` is a per-unit workspace.
+    """
+
+    a0: np.ndarray  # (m,)
+    c0: np.ndarray  # (m,)
+    B0: np.ndarray
+    dv: np.ndarray  # (m,)
+
+
+@njit(**_JIT)
+def set_invn(s, eps, bn, invn_out):
+    """invn_out[j] = 1 / sqrt(s_j + eps) (0 when that is not > 0); 1 if not bn."""
+    for j in range(s.shape[0]):
+        if bn:
+            nj = math.sqrt(s[j] + eps)
+            invn_out[j] = 1.0 / nj if nj > 0.0 else 0.0
+        else:
+            invn_out[j] = 1.0
+
+
+@njit(**_JIT)
+def _pass_z_s(BT, t, lam, z_out, s_out):
+    """z_j = sum_k BT[k, j] t_k and s_j = sum_k lam_k BT[k, j]^2, k in order."""
+    r, m = BT.shape
+    for j in range(m):
+        z_out[j] = 0.0
+        s_out[j] = 0.0
+    for k in range(r):
+        row = BT[k]
+        tk = t[k]
+        lk = lam[k]
+        for j in range(m):
+            b = row[j]
+            z_out[j] += b * tk
+            s_out[j] += lk * b * b
+
+
+@njit(**_JIT)
+def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
+    """Run ``len(idx)`` SGD steps of the paper (Section 1.3) in place; O(m r) each.
+
+    Step s uses example ``i = idx[s]`` and the statistics of the *whole* data set:
+
+    .. math::
+
+        W_{s+1} = W_s - \\eta\\,\\ell'(p_i(W_s))\\,\\partial_W p_i(W_s),
+
+    with, for the active units (``c_j h_j > 0``, ``h_j = z_j / N_j``,
+    ``z_j = <v_j, xbar_i>``): ``d a_j = y_i c_j h_j``, ``d c_j = y_i a_j h_j`` and,
+    in the eigenbasis, ``d B_j = y_i a_j c_j / N_j (t_i - lam * B_j z_j / N_j^2)``
+    (the projection ``I - Sigma v_j v_j' / N_j^2`` of Section 1.3, with
+    ``Sigma v_j = W (lam * B_j)``). Inactive units do not move.
+
+    One pass over ``BT`` per step applies the update (coefficient 0 for inactive
+    units, which leaves them bit-for-bit unchanged) and accumulates, for every
+    unit, the new ``s_j = ||v_j||_Sigma^2`` and ``z_j`` for the *next* example:
+    the state is streamed once per step.
+
+    Parameters
+    ----------
+    st : SGDState
+        Updated in place (``st.z`` is recomputed on entry).
+    data : SGDData
+    idx : int64 array
+        Example indices, one per step (validated by the wrapper).
+    eta, eps : float
+    bn : bool
+        True: the paper's network. False: ``f = sum_j a_j relu(<v_j, x>)`` (N = 1,
+        no projection, c frozen).
+    org : Origin
+        W_0 (``B0`` of shape (r, m)); used when ``track``.
+    track : bool
+        Compute ``||U - U0||^2`` and ``||V - V0||^2`` after every step (one more
+        read of ``B0``) for the exit test.
+    acc : float64 array (5,)
+        ``acc[0] += sum_s |l'_s|`` (the sum of eq. (50)); ``acc[1]``, ``acc[2]``:
+        ``||U - U0||^2`` and ``||V - V0||^2`` after the last step (when
+        ``track``); ``acc[3] = alpha`` and ``acc[4] = R^2`` of the exit test.
+
+    Returns
+    -------
+    done : int
+        Steps completed (``len(idx)`` unless a non-finite value stopped the loop).
+    status : int
+        ``OK`` or ``NONFINITE`` (the margin or an updated value was not finite;
+        the state is then partly updated and must be discarded).
+    exit_at : int
+        With ``track``: the first k (1 <= k <= done) with
+        ``||U_k - U0||^2 + alpha ||V_k - V0||^2 >= R^2`` after k steps of this
+        call (eq. (5)); -1 if none.
+    """
+    a = st.a
+    c = st.c
+    BT = st.BT
+    s = st.s
+    invn = st.invn
+    z = st.z
+    coef = st.coef
+    ck = st.ck
+    T = data.T
+    y = data.y
+    lam = data.lam
+    r, m = BT.shape
+    nsteps = idx.shape[0]
+    alpha = acc[3]
+    r2 = acc[4]
+    exit_at = -1
+    if nsteps == 0:
+        return 0, OK, exit_at
+    _pass_z_s(BT, T[idx[0]], lam, z, s)
+    for step in range(nsteps):
+        i = idx[step]
+        f = 0.0
+        for j in range(m):
+            u = c[j] * (z[j] * invn[j]) if bn else z[j]
+            if u > 0.0:
+                f += a[j] * u
+        p = y[i] * f
+        if not math.isfinite(p):
+            return step, NONFINITE, exit_at
+        dl = logistic_deriv(p)
+        acc[0] -= dl
+        w = eta * y[i] * dl
+        bad = False
+        for j in range(m):
+            inv = invn[j]
+            h = z[j] * inv
+            u = c[j] * h if bn else h
+            if u > 0.0 and inv > 0.0:
+                aj = a[j]
+                a[j] = aj - w * u
+                if bn:
+                    cj = c[j]
+                    c[j] = cj - w * aj * h
+                    cf = w * aj * cj * inv
+                    coef[j] = cf
+                    ck[j] = cf * (h * inv)
+                else:
+                    coef[j] = w * aj
+                    ck[j] = 0.0
+                if not (math.isfinite(a[j]) and math.isfinite(c[j])):
+                    bad = True
+            else:
+                coef[j] = 0.0
+                ck[j] = 0.0
+        ti = T[i]
+        tn = T[idx[step + 1]] if step + 1 < nsteps else ti
+        for j in range(m):
+            s[j] = 0.0
+            z[j] = 0.0
+        for k in range(r):
+            row = BT[k]
+            lk = lam[k]
+            tk = ti[k]
+            tnk = tn[k]
+            for j in range(m):
+                b = row[j] + ck[j] * lk * row[j] - coef[j] * tk
+                row[j] = b
+                s[j] += lk * b * b
+                z[j] += b * tnk
+        for j in range(m):
+            if bn:
+                nj = math.sqrt(s[j] + eps)
+                invn[j] = 1.0 / nj if nj > 0.0 else 0.0
+            if not (math.isfinite(s[j]) and math.isfinite(z[j])):
+                bad = True
+        if bad:
+            return step, NONFINITE, exit_at
+        if track:
+            du = 0.0
+            for j in range(m):
+                ea = a[j] - org.a0[j]
+                ec = c[j] - org.c0[j]
+                du += ea * ea + ec * ec
+                org.dv[j] = 0.0
+            for k in range(r):
+                row = BT[k]
+                row0 = org.B0[k]
+                for j in range(m):
+                    e = row[j] - row0[j]
+                    org.dv[j] += e * e
+            dv = 0.0
+            for j in range(m):
+                dv += org.dv[j]
+            acc[1] = du
+            acc[2] = dv
+            if exit_at < 0 and du + alpha * dv >= r2:
+                exit_at = step + 1
+    return nsteps, OK, exit_at
+
+
+@njit(**_JIT)
+def apply_update(a, c, B, da, dc, dB, eta, update_c, org, track):
+    """``(a, c, B) -= eta (da, dc, dB)`` (a GD step), with distances to W_0.
+
+    Returns ``(status, ||U - U0||^2, ||V - V0||^2)``; the distances are computed
+    only when ``track`` (else 0). ``status`` is ``NONFINITE`` if any updated entry
+    is not finite (the state must then be discarded).
+    """
+    m, r = B.shape
+    finite = True
+    su = 0.0
+    sv = 0.0
+    for j in range(m):
+        a[j] -= eta * da[j]
+        if update_c:
+            c[j] -= eta * dc[j]
+        if not (math.isfinite(a[j]) and math.isfinite(c[j])):
+            finite = False
+        row = 0.0
+        for k in range(r):
+            b = B[j, k] - eta * dB[j, k]
+            B[j, k] = b
+            row += b
+            if track:
+                e = b - org.B0[j, k]
+                sv += e * e
+        if not math.isfinite(row):
+            finite = False
+        if track:
+            ea = a[j] - org.a0[j]
+            ec = c[j] - org.c0[j]
+            su += ea * ea + ec * ec
+    return (OK if finite else NONFINITE), su, sv
+
+
+@njit(**_JIT)
+def forward_plain(ZT, a, f_out):
+    """f_i = sum_j a_j relu(ZT[j, i]) (the unnormalised network, Telgarsky 2022)."""
+    m, n = ZT.shape
+    for i in range(n):
+        f_out[i] = 0.0
+    for j in range(m):
+        aj = a[j]
+        for i in range(n):
+            zz = ZT[j, i]
+            if zz > 0.0:
+                f_out[i] += aj * zz
+
+
+@njit(**_JIT)
+def backward_plain_inplace(ZT, a, g, da_out):
+    """Gradient of sum_i g_i f(x_i) for the unnormalised network; ZT <- G^T.
+
+    ``da_j = sum_i g_i relu(z_ij)`` and ``G_ij = g_i a_j 1[z_ij > 0]``, so that
+    ``dV = G^T X`` (in the basis: ``dB = G^T T``).
+    """
+    m, n = ZT.shape
+    for j in range(m):
+        aj = a[j]
+        acc = 0.0
+        for i in range(n):
+            zz = ZT[j, i]
+            if zz > 0.0:
+                acc += g[i] * zz
+                ZT[j, i] = g[i] * aj
+            else:
+                ZT[j, i] = 0.0
+        da_out[j] = acc
+
+
+@njit(**_JIT)
+def pattern_change(ZT, c, bn, pattern0):
+    """Fraction of (j, i) whose ReLU pattern ``1[c_j z_ij > 0]`` differs from pattern0.
+
+    ``pattern0`` is a uint8 (m, n) array of the initial pattern; with ``bn`` False
+    the pattern is ``1[z_ij > 0]``. The sign of ``c_j z_ij / N_j`` is that of
+    ``c_j z_ij`` whenever N_j > 0.
+    """
+    m, n = ZT.shape
+    changed = 0
+    for j in range(m):
+        cj = c[j] if bn else 1.0
+        for i in range(n):
+            on = 1 if cj * ZT[j, i] > 0.0 else 0
+            if on != pattern0[j, i]:
+                changed += 1
+    return changed / max(1, m * n)
+
+
+@njit(**_JIT)
+def pattern_of(ZT, c, bn, out):
+    """out[j, i] = 1[c_j z_ij > 0] (``1[z_ij > 0]`` when not bn), as uint8."""
+    m, n = ZT.shape
+    for j in range(m):
+        cj = c[j] if bn else 1.0
+        for i in range(n):
+            out[j, i] = 1 if cj * ZT[j, i] > 0.0 else 0
+
+
+@njit(**_JIT)
+def gd_backward_inplace(ZT, a, c, N, g, da_out, dc_out):
+    """The GD backward pass of the paper's network; ZT <- G' (so dB = G' T).
+
+    The same gradient as :func:`bnbounds._kernels.network.backward_inplace`
+    (Section 1.3; ``Sigma v_j`` enters through ``b_j = sum_i q_ij z_ij``), laid
+    out for one thread: the three per-unit sums over i are independent chains, and
+    both passes are branch-free (a ReLU pattern is unpredictable; mispredicted
+    branches cost ~3x here), the second one vectorised by LLVM. Used
+    by ``train_gd``, whose GEMMs own the cores.
+
+        G_ij = a_j c_j / N_j (o_ij g_i - b_j z_ij / (n N_j^2)),
+        da_j = sum_i g_i relu(c_j h_ij),  dc_j = a_j sum_i g_i o_ij h_ij,
+
+    with ``h_ij = z_ij / N_j`` and ``o_ij = 1[c_j h_ij > 0]``. A unit with
+    N_j = 0 gets a zero gradient.
+    """
+    m, n = ZT.shape
+    for j in range(m):
+        Nj = N[j]
+        if not Nj > 0.0:
+            da_out[j] = 0.0
+            dc_out[j] = 0.0
+            for i in range(n):
+                ZT[j, i] = 0.0
+            continue
+        inv = 1.0 / Nj
+        cj = c[j]
+        row = ZT[j]
+        dch = 0.0
+        b = 0.0
+        for i in range(n):  # branch-free: the ReLU pattern is a coin flip
+            h = row[i] * inv
+            q = g[i] if cj * h > 0.0 else 0.0
+            dch += q * h
+            b += q * row[i]
+        da_out[j] = cj * dch
+        dc_out[j] = a[j] * dch
+        w = a[j] * cj * inv
+        corr = b * inv * inv / n
+        for i in range(n):
+            zz = row[i]
+            on = 1.0 if cj * (zz * inv) > 0.0 else 0.0
+            row[i] = w * (on * g[i] - corr * zz)

@@ -1,0 +1,324 @@
+"""``bnbounds train``: run GD / SGD / gradient flow; save the trajectory and a figure.
+
+Writes ``OUT.npz`` (every recorded series, W_0 and the final W), ``OUT.json`` (a
+summary) and ``OUT.png`` (risk and test error against t on log-log axes with a
+fitted slope; parameter movement against t). Every file is written to a temporary
+name in the same directory and moved into place, so none is ever half-written.
+A progress bar on stderr shows the risk and the error as the run goes; Ctrl-C
+stops cleanly and saves what was recorded (exit code 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+#: Records per run when --record-every is not given (the progress bar and the
+#: figure get this many points).
+DEFAULT_RECORDS = 200
+
+#: The progress bar redraws at most this often (and always at the last step).
+REDRAW_SECONDS = 0.1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "train",
+        help="train with GD, SGD or gradient flow and save the trajectory and a figure",
+        description=(
+            "Train the batch-normalised two-layer network of Section 1.3 with GD, SGD "
+            "(one example per step, full-data mu and Sigma) or an approximation of "
+            "gradient flow, recording the quantities the proofs track."
+        ),
+    )
+    p.add_argument(
+        "--data",
+        default="dyadic",
+        help="'dyadic' (Definition 1.1), 'synthetic' (linearly separable "
+        "Gaussian), or a .npz (arrays X, y) / .csv (last column y) file",
+    )
+    p.add_argument("--d", type=int, default=8, help="dimension (dyadic, synthetic)")
+    p.add_argument("--n", type=int, default=200, help="points (synthetic)")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=None,
+        help="held-out fraction (default 0 for dyadic, 0.25 otherwise)",
+    )
+    p.add_argument("--method", choices=("gd", "sgd", "flow"), default="gd")
+    p.add_argument(
+        "--normalization", choices=("batch", "minibatch", "none"), default="batch"
+    )
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size")
+    p.add_argument(
+        "--order",
+        choices=("pass", "epochs", "replace"),
+        default="epochs",
+        help="SGD sample order",
+    )
+    p.add_argument("--m", type=int, default=256, help="width")
+    p.add_argument("--eta", type=float, default=0.1, help="step size")
+    p.add_argument(
+        "--steps", type=int, default=1000, help="steps (flow: time = steps * eta)"
+    )
+    p.add_argument("--eps", type=float, default=0.0, help="batch-norm eps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--record-every", type=int, default=None)
+    p.add_argument(
+        "--radii",
+        type=float,
+        nargs=2,
+        metavar=("R", "R_V"),
+        default=None,
+        help="radii of Gamma (exit test of eq. (5))",
+    )
+    p.add_argument("--out", default="train", help="output prefix (OUT.npz/.json/.png)")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG figure")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def _load_data(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    from .. import Dataset, datasets
+
+    rng = np.random.default_rng(args.seed)
+    if args.data == "dyadic":
+        data, name, frac = datasets.dyadic(args.d), f"dyadic(d={args.d})", 0.0
+    elif args.data == "synthetic":
+        data = datasets.linearly_separable(args.n, args.d, rng=rng)
+        name, frac = f"linearly_separable(n={args.n}, d={args.d})", 0.25
+    else:
+        path = args.data
+        if not os.path.exists(path):
+            raise ValueError(
+                f"--data is {path!r}: no such file; expected 'dyadic', "
+                "'synthetic' or a .npz/.csv path"
+            )
+        if path.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as z:
+                if "X" not in z.files or "y" not in z.files:
+                    raise ValueError(f"{path} has arrays {z.files}; expected X and y")
+                X, y = z["X"], z["y"]
+        elif path.endswith(".csv"):
+            arr = np.loadtxt(path, delimiter=",", ndmin=2)
+            X, y = arr[:, :-1], arr[:, -1]
+        else:
+            raise ValueError(f"--data is {path!r}; expected a .npz or .csv file")
+        data, name, frac = Dataset(X, y), os.path.basename(path), 0.25
+        if not data.meets_assumption:
+            data = data.scaled()
+    frac = frac if args.test_fraction is None else args.test_fraction
+    test = None
+    if frac > 0:
+        data, test = data.split(frac, rng)
+    return data, test, name
+
+
+class _Progress:
+    """A one-line progress bar on stderr (no dependency)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = max(total, 1)
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.last = -math.inf
+
+    def __call__(self, step: int, rec: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.last < REDRAW_SECONDS and step < self.total:
+            return
+        self.last = now
+        frac = min(1.0, step / self.total)
+        width = 30
+        bar = "#" * int(frac * width) + "." * (width - int(frac * width))
+        el = time.perf_counter() - self.t0
+        rate = step / el if el > 0 else 0.0
+        msg = (
+            f"\r[{bar}] {100 * frac:5.1f}% t={step}/{self.total} "
+            f"risk={rec.get('risk', math.nan):.4g} "
+            f"err={rec.get('train_error', math.nan):.3g}"
+        )
+        if "test_error" in rec:
+            msg += f" test={rec['test_error']:.3g}"
+        msg += f" {rate:,.0f} steps/s"
+        sys.stderr.write(msg)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import init_params
+    from ..train import (
+        DivergenceError,
+        TrainingInterrupted,
+        _atomic_write,
+        train_gd,
+        train_gradient_flow,
+        train_sgd,
+    )
+
+    data, test, name = _load_data(args)
+    W0 = init_params(args.m, data.d, args.seed)
+    record_every = args.record_every or max(1, args.steps // DEFAULT_RECORDS)
+    kw: dict[str, Any] = {
+        "eps": args.eps,
+        "test": test,
+        "record_every": record_every,
+        "normalization": args.normalization,
+    }
+    if args.radii is not None:
+        kw["radii"] = tuple(args.radii)
+    bar = _Progress(args.steps, enabled=not args.quiet)
+    status, code, traj = "completed", 0, None
+    try:
+        if args.method == "gd":
+            traj = train_gd(
+                W0, data, eta=args.eta, steps=args.steps, callback=bar, **kw
+            )
+        elif args.method == "sgd":
+            traj = train_sgd(
+                W0,
+                data,
+                eta=args.eta,
+                steps=args.steps,
+                order=args.order,
+                rng=args.seed,
+                batch_size=args.batch_size,
+                callback=bar,
+                **kw,
+            )
+        else:
+            bar.enabled = False
+            traj = train_gradient_flow(
+                W0, data, time=args.steps * args.eta, eta=args.eta, **kw
+            )
+    except TrainingInterrupted as exc:
+        traj, status, code = exc.trajectory, "interrupted", 130
+    except DivergenceError as exc:
+        traj, status, code = exc.trajectory, f"diverged at step {exc.step}", 3
+        bar.close()
+        print(f"bnbounds: error: {exc}", file=sys.stderr)
+    bar.close()
+
+    out = args.out
+    directory = os.path.dirname(os.path.abspath(out))
+    os.makedirs(directory, exist_ok=True)
+    traj.save(out + ".npz")
+    summary = {
+        "data": name,
+        "n": data.n,
+        "d": data.d,
+        "seed": args.seed,
+        "test_n": None if test is None else test.n,
+        **traj.summary(),
+        "fitted_slope_risk": fitted_slope(traj.step.astype(float), traj.risk),
+    }
+    text = json.dumps(summary, indent=2)
+    _atomic_write(out + ".json", lambda fh: fh.write(text.encode()))
+    written = [out + ".npz", out + ".json"]
+    if not args.no_plot and traj.n_records >= 1:
+        _figure(traj, out + ".png", title=f"{args.method} on {name}, m={args.m}")
+        written.append(out + ".png")
+    print(
+        f"bnbounds train: {args.method} ({traj.normalization}) on {name}: {status}, "
+        f"{traj.steps_done}/{traj.steps} steps"
+    )
+    if traj.n_records:
+        line = (
+            f"  risk {traj.risk[0]:.4g} -> {traj.risk[-1]:.4g}, training error "
+            f"{traj.train_error[-1]:.4g}"
+        )
+        if traj.test_error is not None:
+            line += f", test error {traj.test_error[-1]:.4g}"
+        print(line)
+        print(
+            f"  ||U-U0|| = {traj.u_dist[-1]:.4g}, ||V-V0|| = {traj.v_dist[-1]:.4g}, "
+            f"margin gamma(W) = {traj.margin[-1]:.4g}, "
+            f"patterns changed {100 * traj.pattern_change[-1]:.2f}%"
+        )
+    if summary.get("fitted_slope_risk") is not None:
+        print(
+            f"  fitted log-log slope of the risk (second half): "
+            f"{summary['fitted_slope_risk']:.3f}"
+        )
+    if traj.discretization_error is not None:
+        print(
+            f"  estimated discretisation error (flow): {traj.discretization_error:.3g}"
+            f" at eta = {traj.eta:g}"
+        )
+    print("  wrote " + ", ".join(written))
+    return code
+
+
+def fitted_slope(t: np.ndarray, q: np.ndarray) -> float | None:
+    """Least-squares slope of log q against log t over the second half of t > 0."""
+    keep = (t > 0) & np.isfinite(q) & (q > 0)
+    t, q = t[keep], q[keep]
+    if t.size < 3:
+        return None
+    half = t >= np.sqrt(t[0] * t[-1])  # second half on the log axis
+    if half.sum() < 2:
+        return None
+    return float(np.polyfit(np.log(t[half]), np.log(q[half]), 1)[0])
+
+
+def _figure(traj: Any, path: str, *, title: str) -> float | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..train import _atomic_write
+
+    t = traj.step.astype(float)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    keep = t > 0
+    slope = fitted_slope(t, traj.risk)
+    ax1.loglog(t[keep], traj.risk[keep], label="risk")
+    if slope is not None:
+        sel = keep & (t >= np.sqrt(t[keep][0] * t[-1]))
+        c0 = np.polyfit(np.log(t[sel]), np.log(traj.risk[sel]), 1)
+        ax1.loglog(
+            t[sel],
+            np.exp(np.polyval(c0, np.log(t[sel]))),
+            "k--",
+            label=f"fit: slope {slope:.2f}",
+        )
+    if traj.test_error is not None:
+        te = traj.test_error
+        pos = keep & (te > 0)
+        if pos.any():
+            ax1.loglog(t[pos], te[pos], label="test error")
+            s2 = fitted_slope(t, te)
+            if s2 is not None:
+                ax1.plot([], [], " ", label=f"test error slope {s2:.2f}")
+    ax1.set_xlabel("t (steps)")
+    ax1.set_title("risk and test error")
+    ax1.legend(fontsize=8)
+    ax2.plot(t, traj.u_dist, label=r"$\|U_t-U_0\|$")
+    ax2.plot(t, traj.v_dist, label=r"$\|V_t-V_0\|$")
+    if traj.radii is not None:
+        ax2.axhline(traj.radii[0], color="C0", ls=":", lw=1, label="R")
+        ax2.axhline(traj.radii[1], color="C1", ls=":", lw=1, label=r"$R_V$")
+    ax2.set_xlabel("t (steps)")
+    ax2.set_title("parameter movement")
+    ax2.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+    plt.close(fig)
+    return slope

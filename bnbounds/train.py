@@ -1,0 +1,1292 @@
+"""Training loops of Section 1.3 (GD, SGD) with the diagnostics their proofs track.
+
+The paper's setting (``normalization="batch"``): mu and Sigma are the statistics of
+the whole training set, for GD *and* for SGD, with the logistic loss
+
+.. math::
+
+    W_{s+1} = W_s - \\eta\\,\\partial_W \\ell_{i_s}(W_s) \\quad\\text{(SGD)},\\qquad
+    W_{s+1} = W_s - \\eta\\,\\partial_W \\widehat{\\mathcal R}(W_s) \\quad\\text{(GD)}.
+
+GD in the main text is a differential inclusion (gradient flow);
+:func:`train_gradient_flow` approximates it by halving eta until the recorded
+quantities agree.
+
+Both loops keep V in the eigenbasis of Sigma (DESIGN.md): every gradient of v_j lies
+in range(Sigma), so ``V = V_perp + B W'`` with ``V_perp`` fixed and ``B = V W``
+(m x r) the trainable part. An SGD step is O(m r) inside one Numba loop; a GD step is
+two GEMMs of size n x r x m. Results come back in the original coordinates.
+
+Variants the paper leaves open, side by side with its setting:
+
+``normalization="minibatch"`` (SGD only)
+    the statistics mu_S, Sigma_S of the current minibatch S (size ``batch_size``),
+    as practice does; evaluation (risk, errors) uses the full-data statistics.
+``normalization="none"``
+    ``f(x) = sum_j a_j relu(<v_j, x>)``, no centring and no c (Telgarsky 2022); the
+    same :class:`~bnbounds.Params` (c is carried along unchanged), the same
+    initialisation, so BN and no-BN runs compare on the same data and seeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+
+from . import network as _net
+from ._kernels import network as _kn
+from ._kernels import train as _kt
+from ._validation import BNBoundsValueError, as_rng, check_eps, check_positive
+from .data import Dataset
+from .network import Params
+
+__all__ = [
+    "NORMALIZATIONS",
+    "ORDERS",
+    "DivergenceError",
+    "TrainingInterrupted",
+    "Trajectory",
+    "train_gd",
+    "train_gradient_flow",
+    "train_sgd",
+]
+
+#: Network variants (see the module docstring).
+NORMALIZATIONS = ("batch", "minibatch", "none")
+
+#: SGD sample orders: one pass over a seeded permutation (fresh samples, the setting
+#: of Theorem 2.1's martingale argument), repeated passes with a fresh permutation
+#: each, sampling with replacement; or an explicit integer array.
+ORDERS = ("pass", "epochs", "replace")
+
+#: Largest number of SGD steps run by one Numba call between two records; keeps
+#: Ctrl-C and progress reports responsive (a chunk is ~0.5 s at m = 1024, r = 100).
+SGD_CHUNK = 1 << 14
+
+#: Indices for ``order="replace"`` are drawn from the Generator in blocks of this
+#: size, so the sample sequence does not depend on ``record_every``.
+_DRAW_BLOCK = 1 << 16
+
+#: Below this many (example, unit) pairs a run uses one Numba thread: an O(nm)
+#: kernel that small costs less than a parallel region's fork/join (tens of us on
+#: an idle machine, tens of ms measured on a loaded one).
+PARALLEL_MIN_WORK = 1 << 16
+
+#: Numba threads for the O(nm) kernels of a GD step. One: the two GEMMs already
+#: use every core through BLAS, and Numba's OpenMP threads spin after a parallel
+#: region, stealing those cores; measured at n = 1000, d = 3072, m = 1024 on 2
+#: cores: 63 ms a step with 2 threads, 41 ms with 1 (two GEMMs alone: 33 ms).
+GD_NUMBA_THREADS = 1
+
+#: Quantities compared between successive halvings in :func:`train_gradient_flow`.
+FLOW_SERIES = ("risk", "u_dist", "v_dist")
+
+_SERIES = (
+    "risk",
+    "train_error",
+    "test_risk",
+    "test_error",
+    "u_dist",
+    "v_dist",
+    "exit_norm",
+    "in_gamma",
+    "dloss_sum",
+    "potential",
+    "margin",
+    "pattern_change",
+    "min_normalizer",
+)
+
+
+# ------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """A training run: its settings, its end points and its recorded series.
+
+    Series are recorded at the steps in :attr:`step` (every ``record_every``
+    steps, the first and the last step always), so memory is bounded by
+    ``steps / record_every`` records, fixed before the run starts.
+
+    Attributes
+    ----------
+    method : {"gd", "sgd", "gradient_flow"}
+    normalization : {"batch", "minibatch", "none"}
+    eta, eps : float
+        Step size and the batch-norm constant of ``N(v) = sqrt(||v||_Sigma^2 + eps)``.
+    steps : int
+        Steps requested; :attr:`steps_done` were taken.
+    status : {"completed", "diverged", "interrupted"}
+    initial, final : Params
+        W_0 and the last W, in the original coordinates (a, c, V). When the run
+        diverged or was interrupted, ``final`` is the last *recorded* W (finite),
+        while :attr:`steps_done` counts the steps actually taken.
+    step : ndarray of int
+        Recorded step indices s (W_s is the iterate after s updates).
+    risk, train_error : ndarray
+        Empirical risk and training error (a tie p_i = 0 counts as an error) of
+        W_s on the training set, with the full-data mu and Sigma.
+    test_risk, test_error : ndarray or None
+        The same on the held-out set (centred and normalised by the *training*
+        statistics), when ``test`` was given.
+    u_dist, v_dist : ndarray
+        ``||U_s - U_0||`` (U = (a, c)) and ``||V_s - V_0||`` (Frobenius).
+    exit_norm : ndarray or None
+        ``sqrt(||U_s - U_0||^2 + alpha ||V_s - V_0||^2)``, the quantity of eq. (5) /
+        (40) / (57), when ``radii`` were given.
+    in_gamma : ndarray of bool or None
+        ``||U_s - U_0|| < R`` and ``||V_s - V_0|| < R_V`` (W_s in Gamma).
+    exit_step : int or None
+        First s (checked at *every* step, not only recorded ones) with
+        ``exit_norm >= R``; None if it never happened or no radii were given.
+    dloss_sum : ndarray
+        Running ``sum_{s' < s} |l'_{s'}|``: SGD, the loss derivative of the
+        example used at step s' (eq. (50)); GD, ``mean_i |l'_i(W_{s'})|``
+        (eq. (66)); minibatch SGD, the minibatch mean.
+    potential : ndarray or None
+        The rescaled potential ``Phi(s) = ||U_s - Ubar||^2 - ||U_0 - Ubar||^2 +
+        alpha (||V_s - Vbar||^2 - ||V_0 - Vbar||^2)`` (Section 1.4, eq. (44)/(60)),
+        when a ``reference`` (Ubar, Vbar) was given.
+    margin : ndarray
+        ``gamma(W_s) = min_i y_i f(x_i; W_s) / (||a|| ||c||)`` (Section 1.4).
+    pattern_change : ndarray
+        Fraction of pairs (i, j) whose ReLU pattern ``1[c_j <v_j, xbar_i> > 0]``
+        differs from that at W_0.
+    min_normalizer : ndarray
+        ``min_j N(v_j)`` (NaN for ``normalization="none"``).
+    radii : tuple (R, R_V) or None; alpha : float or None
+    batch_size : int or None
+        Minibatch size (``normalization="minibatch"``).
+    discretization_error : float or None
+        :func:`train_gradient_flow` only: the estimated error of the returned run
+        against the flow (max relative change of :data:`FLOW_SERIES` at the
+        recorded times under the last halving of eta).
+    """
+
+    method: str
+    normalization: str
+    eta: float
+    eps: float
+    steps: int
+    steps_done: int
+    status: str
+    initial: Params = field(repr=False)
+    final: Params = field(repr=False)
+    step: np.ndarray = field(repr=False)
+    risk: np.ndarray = field(repr=False)
+    train_error: np.ndarray = field(repr=False)
+    test_risk: np.ndarray | None = field(repr=False)
+    test_error: np.ndarray | None = field(repr=False)
+    u_dist: np.ndarray = field(repr=False)
+    v_dist: np.ndarray = field(repr=False)
+    exit_norm: np.ndarray | None = field(repr=False)
+    in_gamma: np.ndarray | None = field(repr=False)
+    exit_step: int | None
+    dloss_sum: np.ndarray = field(repr=False)
+    potential: np.ndarray | None = field(repr=False)
+    margin: np.ndarray = field(repr=False)
+    pattern_change: np.ndarray = field(repr=False)
+    min_normalizer: np.ndarray = field(repr=False)
+    radii: tuple[float, float] | None = None
+    alpha: float | None = None
+    batch_size: int | None = None
+    discretization_error: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("step", *_SERIES):
+            arr = getattr(self, name)
+            if arr is not None:
+                arr.setflags(write=False)
+
+    @property
+    def time(self) -> np.ndarray:
+        """``step * eta``: the time axis of the gradient flow the steps discretise."""
+        return self.step * self.eta
+
+    @property
+    def n_records(self) -> int:
+        return int(self.step.shape[0])
+
+    def series(self) -> dict[str, np.ndarray]:
+        """The recorded series that are present, by name (``step`` first)."""
+        out = {"step": self.step}
+        for name in _SERIES:
+            arr = getattr(self, name)
+            if arr is not None:
+                out[name] = arr
+        return out
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "normalization": self.normalization,
+            "eta": self.eta,
+            "eps": self.eps,
+            "steps": self.steps,
+            "steps_done": self.steps_done,
+            "status": self.status,
+            "exit_step": self.exit_step,
+            "radii": None if self.radii is None else list(self.radii),
+            "alpha": self.alpha,
+            "batch_size": self.batch_size,
+            "discretization_error": self.discretization_error,
+            "m": self.final.m,
+            "d": self.final.d,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Settings plus the last recorded value of every series (JSON-ready)."""
+        out = self._meta()
+        out["n_records"] = self.n_records
+        for name, arr in self.series().items():
+            if arr.size:
+                v = arr[-1]
+                out[f"last_{name}"] = v.item() if np.isfinite(v) else None
+        return out
+
+    def to_dict(self, *, include_params: bool = False) -> dict[str, Any]:
+        """Settings and every series as lists (NaN becomes None), JSON-ready.
+
+        ``include_params=True`` adds ``initial`` and ``final`` (a, c, V as lists).
+        """
+        out = self._meta()
+        for name, arr in self.series().items():
+            out[name] = [
+                None if (isinstance(v, float) and not math.isfinite(v)) else v
+                for v in arr.tolist()
+            ]
+        if include_params:
+            out["initial"] = self.initial.to_dict()
+            out["final"] = self.final.to_dict()
+        return out
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write an ``.npz`` (series, W_0, final W, settings as JSON), atomically.
+
+        The file is written to a temporary name in the same directory and moved
+        into place with :func:`os.replace`, so a reader never sees half a file.
+        """
+        arrays = dict(self.series())
+        for tag, W in (("initial", self.initial), ("final", self.final)):
+            arrays[f"{tag}_a"], arrays[f"{tag}_c"], arrays[f"{tag}_V"] = W.a, W.c, W.V
+        arrays["meta"] = np.array(json.dumps(self._meta()))
+        _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Trajectory:
+        """Read a file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            kw = {
+                name: (z[name].copy() if name in z.files else None) for name in _SERIES
+            }
+            W = {
+                t: Params(z[f"{t}_a"], z[f"{t}_c"], z[f"{t}_V"])
+                for t in ("initial", "final")
+            }
+            step = z["step"].copy()
+        radii = meta["radii"]
+        return cls(
+            method=meta["method"],
+            normalization=meta["normalization"],
+            eta=meta["eta"],
+            eps=meta["eps"],
+            steps=meta["steps"],
+            steps_done=meta["steps_done"],
+            status=meta["status"],
+            initial=W["initial"],
+            final=W["final"],
+            step=step,
+            exit_step=meta["exit_step"],
+            radii=None if radii is None else (float(radii[0]), float(radii[1])),
+            alpha=meta["alpha"],
+            batch_size=meta["batch_size"],
+            discretization_error=meta["discretization_error"],
+            **kw,
+        )
+
+    def __repr__(self) -> str:
+        last = ""
+        if self.n_records:
+            last = f", risk={self.risk[-1]:.4g}, train_error={self.train_error[-1]:.4g}"
+            if self.test_error is not None:
+                last += f", test_error={self.test_error[-1]:.4g}"
+        return (
+            f"Trajectory(method={self.method!r}, normalization={self.normalization!r}, "
+            f"eta={self.eta:.4g}, steps_done={self.steps_done}/{self.steps}, "
+            f"status={self.status!r}, records={self.n_records}{last})"
+        )
+
+
+class DivergenceError(BNBoundsValueError):
+    """A non-finite value stopped training.
+
+    Attributes
+    ----------
+    trajectory : Trajectory
+        Everything recorded before the fault (``status="diverged"``; ``final`` is
+        the last recorded, finite W).
+    step : int
+        The step whose computation produced the first non-finite value.
+    """
+
+    def __init__(self, message: str, *, trajectory: Trajectory, step: int) -> None:
+        super().__init__(message)
+        self.trajectory = trajectory
+        self.step = step
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; carries what was recorded (``status="interrupted"``).
+
+    Subclasses :class:`KeyboardInterrupt`, so code that does not care still stops.
+    """
+
+    def __init__(self, trajectory: Trajectory, step: int) -> None:
+        super().__init__(f"training interrupted at step {step}")
+        self.trajectory = trajectory
+        self.step = step
+
+
+# ---------------------------------------------------------------- validation
+def _check_int(value: Any, name: str, minimum: int) -> int:
+    if (
+        not isinstance(value, (int, np.integer))
+        or isinstance(value, bool)
+        or value < minimum
+    ):
+        raise BNBoundsValueError(
+            f"{name} is {value!r}; expected an integer >= {minimum}"
+        )
+    return int(value)
+
+
+def _check_common(
+    params: Any,
+    data: Any,
+    eta: Any,
+    steps: Any,
+    record_every: Any,
+    eps: Any,
+    test: Any,
+    normalization: str,
+    allowed: tuple[str, ...],
+) -> tuple[float, int, int, float]:
+    if not isinstance(params, Params):
+        raise TypeError(f"params is {type(params).__name__}; expected bnbounds.Params")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data is {type(data).__name__}; expected bnbounds.Dataset")
+    if params.d != data.d:
+        raise BNBoundsValueError(
+            f"params have input dimension d = {params.d} but the data have d = {data.d}"
+        )
+    if test is not None:
+        if not isinstance(test, Dataset):
+            raise TypeError(f"test is {type(test).__name__}; expected bnbounds.Dataset")
+        if test.d != data.d:
+            raise BNBoundsValueError(
+                f"test has d = {test.d} but the training data have d = {data.d}"
+            )
+    if normalization not in allowed:
+        raise BNBoundsValueError(
+            f"normalization is {normalization!r}; expected one of {allowed}"
+        )
+    eta = float(check_positive(eta, "eta"))
+    steps = _check_int(steps, "steps", 0)
+    record_every = _check_int(record_every, "record_every", 1)
+    eps = check_eps(eps)
+    return eta, steps, record_every, eps
+
+
+def _check_radii(
+    radii: Any, alpha: Any, reference: Any, params: Params
+) -> tuple[tuple[float, float] | None, float | None]:
+    rad = None
+    if radii is not None:
+        try:
+            R, RV = radii
+        except (TypeError, ValueError):
+            raise BNBoundsValueError(
+                f"radii is {radii!r}; expected a pair (R, R_V) of numbers > 0"
+            ) from None
+        rad = (float(check_positive(R, "R")), float(check_positive(RV, "R_V")))
+    if alpha is not None:
+        alpha = float(check_positive(alpha, "alpha"))
+    elif rad is not None:
+        alpha = rad[0] ** 2 / rad[1] ** 2  # alpha = R^2 / R_V^2 (before eq. (5))
+    if reference is not None:
+        if not isinstance(reference, Params):
+            raise TypeError(
+                f"reference is {type(reference).__name__}; expected bnbounds.Params "
+                "(Ubar = (a, c), Vbar = V; the paper takes Vbar = V_0, eq. (3))"
+            )
+        if reference.V.shape != params.V.shape:
+            raise BNBoundsValueError(
+                f"reference has (m, d) = {reference.V.shape} but params have "
+                f"{params.V.shape}"
+            )
+        if alpha is None:
+            raise BNBoundsValueError(
+                "the potential Phi needs alpha: pass alpha= or radii=(R, R_V)"
+            )
+    return rad, alpha
+
+
+# ------------------------------------------------------------------ the basis
+_PLAIN_BASIS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _basis(
+    data: Dataset, normalization: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(W (d, r), T (n, r), lam (r,)) of the points the network sees.
+
+    The paper's network sees ``xbar_i``: the eigenbasis of Sigma (cached on the
+    Dataset). The unnormalised network sees raw ``x_i``: a thin SVD of X, cached
+    here per Dataset.
+    """
+    if normalization != "none":
+        b = data.basis
+        return b.W, b.T, b.eigenvalues
+    cached = _PLAIN_BASIS.get(data)
+    if cached is None:
+        X = np.asarray(data.X, dtype=np.float64)
+        _, sv, wt = np.linalg.svd(X, full_matrices=False)
+        tol = max(data.n, data.d) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0)
+        r = int(np.count_nonzero(sv > tol))
+        W = np.ascontiguousarray(wt[:r].T)
+        cached = (W, np.ascontiguousarray(X @ W), np.zeros(r))
+        _PLAIN_BASIS[data] = cached
+    return cached
+
+
+# ---------------------------------------------------------------- the runner
+class _Run:
+    """State in the eigenbasis plus the recorder (private, mutable)."""
+
+    def __init__(
+        self,
+        params: Params,
+        data: Dataset,
+        *,
+        method: str,
+        normalization: str,
+        eta: float,
+        eps: float,
+        steps: int,
+        record_every: int,
+        test: Dataset | None,
+        radii: tuple[float, float] | None,
+        alpha: float | None,
+        reference: Params | None,
+        batch_size: int | None,
+    ) -> None:
+        self.method = method
+        self.normalization = normalization
+        self.bn = normalization != "none"
+        self.eta, self.eps, self.steps = eta, eps, steps
+        self.record_every = record_every
+        self.radii, self.alpha, self.batch_size = radii, alpha, batch_size
+        self.track = radii is not None
+        small = data.n * params.m < PARALLEL_MIN_WORK
+        self.nthreads = 1 if small else numba.get_num_threads()
+
+        W, T, lam = _basis(data, normalization)
+        self.W, self.T, self.lam = W, T, lam
+        self.TT = np.ascontiguousarray(T.T)
+        self.y = np.ascontiguousarray(data.y, dtype=np.float64)
+        self.n, self.m, self.r = data.n, params.m, W.shape[1]
+
+        V0 = np.asarray(params.V, dtype=np.float64)
+        self.a = np.array(params.a, dtype=np.float64)
+        self.c = np.array(params.c, dtype=np.float64)
+        self.B = np.ascontiguousarray(V0 @ W)
+        self.V_perp = V0 - self.B @ W.T
+        self.initial = Params(self.a, self.c, V0)
+        self.org = _kt.Origin(
+            self.a.copy(), self.c.copy(), self.B.copy(), np.zeros(self.m)
+        )
+
+        # Workspaces for full-data evaluation.
+        self.ZT = np.empty((self.m, self.n))
+        self.N = np.full(self.m, np.nan)
+        self.f = np.empty(self.n)
+        self.g = np.empty(self.n)
+        _np_matmul(self.B, self.TT, self.ZT)
+        self.pattern0 = np.empty((self.m, self.n), dtype=np.uint8)
+        _kt.pattern_of(self.ZT, self.c, self.bn, self.pattern0)
+
+        self.test = None
+        if test is not None:
+            Xt = (
+                data.center(test.X) if self.bn else np.asarray(test.X, dtype=np.float64)
+            )
+            Xt = np.asarray(Xt, dtype=np.float64)
+            self.test = (
+                np.ascontiguousarray((Xt @ W).T),  # (r, k)
+                np.ascontiguousarray(self.V_perp @ Xt.T),  # (m, k), fixed
+                np.ascontiguousarray(test.y, dtype=np.float64),
+            )
+
+        self.ref = None
+        if reference is not None:
+            ua = np.asarray(reference.a, dtype=np.float64)
+            uc = np.asarray(reference.c, dtype=np.float64)
+            Bbar = np.asarray(reference.V, dtype=np.float64) @ W
+            # V - Vbar = (V_perp - Vbar_perp) + (B - Bbar) W'; the perp part is the
+            # same at s and at 0, so it cancels in Phi.
+            phi0 = (
+                np.sum((self.a - ua) ** 2) + np.sum((self.c - uc) ** 2),
+                np.sum((self.B - Bbar) ** 2),
+            )
+            self.ref = (ua, uc, Bbar, phi0)
+
+        nrec = steps // record_every + 1 + (1 if steps % record_every else 0)
+        self.k = 0
+        self.rec: dict[str, np.ndarray | None] = {
+            "step": np.zeros(nrec, dtype=np.int64)
+        }
+        for name in _SERIES:
+            self.rec[name] = np.full(nrec, np.nan)
+        self.rec["in_gamma"] = np.zeros(nrec, dtype=bool)
+        if test is None:
+            self.rec["test_risk"] = self.rec["test_error"] = None
+        if radii is None:
+            self.rec["exit_norm"] = self.rec["in_gamma"] = None
+        if reference is None:
+            self.rec["potential"] = None
+        self.dloss_sum = 0.0
+        self.exit_step: int | None = None
+        self.steps_done = 0
+        self.snapshot = (self.a.copy(), self.c.copy(), self.B.copy())
+
+    # ------------------------------------------------------------ evaluation
+    def is_record_step(self, s: int) -> bool:
+        return s % self.record_every == 0 or s == self.steps
+
+    def forward(self) -> tuple[float, float, float]:
+        """Full-data forward pass from self.ZT (already B @ T'): risk, err, mean|l'|."""
+        if self.bn:
+            _kn.forward_train(
+                self.ZT, self.a, self.c, self.eps, self.nthreads, self.N, self.f
+            )
+        else:
+            _kt.forward_plain(self.ZT, self.a, self.f)
+        return _kn.risk_and_dloss(self.f, self.y, self.g)
+
+    def record(self, s: int, risk: float, err: float) -> dict[str, float] | None:
+        """Record W_s; self.ZT, self.f, self.N must hold its forward pass.
+
+        Returns the new values, or None (nothing recorded) if any of them is not
+        finite: the caller then reports divergence at step s.
+        """
+        val: dict[str, float] = {"step": s, "risk": risk, "train_error": err}
+        with np.errstate(over="ignore", invalid="ignore"):
+            du = float(
+                np.sum((self.a - self.org.a0) ** 2)
+                + np.sum((self.c - self.org.c0) ** 2)
+            )
+            dv = float(np.sum((self.B - self.org.B0) ** 2))
+            val["u_dist"] = math.sqrt(du)
+            val["v_dist"] = math.sqrt(dv)
+            if self.radii is not None:
+                val["exit_norm"] = math.sqrt(du + self.alpha * dv)
+                val["in_gamma"] = (
+                    math.sqrt(du) < self.radii[0] and math.sqrt(dv) < self.radii[1]
+                )
+            val["dloss_sum"] = self.dloss_sum
+            if self.ref is not None:
+                ua, uc, Bbar, (pu0, pv0) = self.ref
+                pu = np.sum((self.a - ua) ** 2) + np.sum((self.c - uc) ** 2)
+                pv = np.sum((self.B - Bbar) ** 2)
+                val["potential"] = float((pu - pu0) + self.alpha * (pv - pv0))
+            nac = float(np.linalg.norm(self.a)) * float(np.linalg.norm(self.c))
+            p = self.y * self.f
+            val["margin"] = float(p.min()) / nac if nac > 0 else math.nan
+            val["pattern_change"] = _kt.pattern_change(
+                self.ZT, self.c, self.bn, self.pattern0
+            )
+            val["min_normalizer"] = float(self.N.min()) if self.bn else math.nan
+            if self.test is not None:
+                PtT, Zperp, yt = self.test
+                Zt = self.B @ PtT
+                Zt += Zperp
+                ft = np.empty(yt.shape[0])
+                if self.bn:
+                    _kn.forward_points(Zt, self.a, self.c, self.N, self.nthreads, ft)
+                else:
+                    _kt.forward_plain(Zt, self.a, ft)
+                gt = np.empty_like(ft)
+                val["test_risk"], val["test_error"], _ = _kn.risk_and_dloss(ft, yt, gt)
+        must_be_finite = [
+            v
+            for name, v in val.items()
+            if name != "min_normalizer" and name != "margin"
+        ]
+        if not np.all(np.isfinite(np.array(must_be_finite, dtype=float))):
+            return None
+        k = self.k
+        for name, v in val.items():
+            self.rec[name][k] = v
+        self.k += 1
+        self.snapshot = (self.a.copy(), self.c.copy(), self.B.copy())
+        return val
+
+    def record_or_fail(
+        self,
+        s: int,
+        risk: float,
+        err: float,
+        callback: Callable[[int, dict[str, float]], None] | None,
+    ) -> None:
+        rec = self.record(s, risk, err)
+        if rec is None:
+            raise self.diverged(s)
+        if callback is not None:
+            callback(s, rec)
+
+    def evaluate_and_record(
+        self,
+        s: int,
+        callback: Callable[[int, dict[str, float]], None] | None,
+    ) -> None:
+        _np_matmul(self.B, self.TT, self.ZT)
+        risk, err, _ = self.forward()
+        if not math.isfinite(risk):
+            raise self.diverged(s)
+        self.record_or_fail(s, risk, err, callback)
+
+    def note_exit(self, s: int, du: float, dv: float) -> None:
+        if (
+            self.track
+            and self.exit_step is None
+            and du + self.alpha * dv >= self.radii[0] ** 2
+        ):
+            self.exit_step = s
+
+    # ---------------------------------------------------------------- result
+    def params_from(self, a: np.ndarray, c: np.ndarray, B: np.ndarray) -> Params:
+        # V_perp + B W' written as V_0 + (B - B_0) W': exact when nothing moved.
+        return Params(a, c, self.initial.V + (B - self.org.B0) @ self.W.T)
+
+    def trajectory(
+        self,
+        status: str,
+        *,
+        discretization_error: float | None = None,
+        method: str | None = None,
+    ) -> Trajectory:
+        k = self.k
+        if status == "completed":
+            final = self.params_from(self.a, self.c, self.B)
+        else:
+            final = self.params_from(*self.snapshot)
+        series = {
+            name: (None if arr is None else arr[:k].copy())
+            for name, arr in self.rec.items()
+        }
+        return Trajectory(
+            method=method or self.method,
+            normalization=self.normalization,
+            eta=self.eta,
+            eps=self.eps,
+            steps=self.steps,
+            steps_done=self.steps_done,
+            status=status,
+            initial=self.initial,
+            final=final,
+            exit_step=self.exit_step,
+            radii=self.radii,
+            alpha=self.alpha,
+            batch_size=self.batch_size,
+            discretization_error=discretization_error,
+            **series,
+        )
+
+    def diverged(self, s: int) -> DivergenceError:
+        traj = self.trajectory("diverged")
+        return DivergenceError(
+            f"training diverged: a non-finite value appeared at step {s} "
+            f"(eta = {self.eta:g}); {traj.n_records} record(s) up to step "
+            f"{int(traj.step[-1]) if traj.n_records else 0} are kept in "
+            "exc.trajectory; try a smaller eta",
+            trajectory=traj,
+            step=s,
+        )
+
+
+@contextlib.contextmanager
+def _threads(k: int) -> Iterator[None]:
+    """Run the block with k Numba threads (restored afterwards)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(k, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _quiet() -> np.errstate:
+    """Overflow is detected explicitly (status codes, finiteness checks) and
+    reported as DivergenceError; NumPy's warnings about it (which also fire in the
+    kernels under NUMBA_DISABLE_JIT) would only duplicate that."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+def _np_matmul(A: np.ndarray, B: np.ndarray, out: np.ndarray) -> None:
+    np.matmul(A, B, out=out)
+
+
+def _initial_check(
+    params: Params, data: Dataset, eps: float, normalization: str
+) -> None:
+    """Reject W_0 with a zero normaliser when eps = 0 (f would be undefined)."""
+    if normalization != "none" and eps == 0.0:
+        _net.forward(params, data, eps=eps)  # raises BNBoundsValueError if degenerate
+
+
+# ----------------------------------------------------------------- sampling
+class _IndexStream:
+    """Example indices for SGD, one step at a time; reproducible from ``rng``."""
+
+    def __init__(
+        self, order: Any, n: int, steps: int, rng: Any, batch: int | None
+    ) -> None:
+        self.n, self.batch, self.pos = n, batch, 0
+        per = 1 if batch is None else batch
+        if isinstance(order, str):
+            if order not in ORDERS:
+                raise BNBoundsValueError(
+                    f"order is {order!r}; expected one of {ORDERS} or an integer array"
+                )
+            self.kind = order
+            self.gen = as_rng(rng)
+            if order == "pass" and steps * per > n:
+                raise BNBoundsValueError(
+                    f"order='pass' gives one pass over n = {n} examples, but steps = "
+                    f"{steps} needs {steps * per}; use order='epochs' or 'replace'"
+                )
+            self.buf = np.zeros(0, dtype=np.int64)
+            return
+        arr = np.asarray(order)
+        if arr.dtype.kind not in "iu":
+            raise BNBoundsValueError(
+                f"order has dtype {arr.dtype}; expected 'pass', 'epochs', 'replace' or "
+                "an integer array of example indices"
+            )
+        shape = (steps,) if batch is None else (steps, batch)
+        want = "(steps,)" if batch is None else "(steps, batch_size)"
+        if arr.ndim != len(shape) or arr.shape[0] < steps or arr.shape[1:] != shape[1:]:
+            raise BNBoundsValueError(
+                f"order has shape {arr.shape}; expected {want} "
+                f"= {shape} (at least steps = {steps} rows)"
+            )
+        if arr.size and (arr.min() < 0 or arr.max() >= n):
+            bad = arr[(arr < 0) | (arr >= n)].ravel()[0]
+            raise BNBoundsValueError(
+                f"order contains index {int(bad)}, out of range; expected indices in "
+                f"[0, {n})"
+            )
+        if batch is not None:
+            for row in arr[:steps]:
+                if np.unique(row).size != batch:
+                    raise BNBoundsValueError(
+                        f"order has a minibatch with repeated indices "
+                        f"({row.tolist()}); "
+                        "expected distinct indices per minibatch"
+                    )
+        self.kind = "array"
+        self.arr = np.ascontiguousarray(arr[:steps], dtype=np.int64)
+
+    def _draw(self, k: int) -> np.ndarray:
+        """k single indices from the random stream."""
+        out = []
+        need = k
+        while need > 0:
+            if self.buf.size == 0:
+                if self.kind == "replace":
+                    self.buf = self.gen.integers(
+                        0, self.n, size=_DRAW_BLOCK, dtype=np.int64
+                    )
+                else:  # pass / epochs: a fresh permutation
+                    self.buf = self.gen.permutation(self.n).astype(np.int64)
+            take = self.buf[:need]
+            self.buf = self.buf[need:]
+            out.append(take)
+            need -= take.size
+        return np.concatenate(out) if len(out) != 1 else out[0]
+
+    def take(self, k: int) -> np.ndarray:
+        if self.kind == "array":
+            out = self.arr[self.pos : self.pos + k]
+            self.pos += k
+            return out
+        if self.batch is None:
+            return np.ascontiguousarray(self._draw(k))
+        out = np.empty((k, self.batch), dtype=np.int64)
+        for q in range(k):
+            if self.kind == "replace":  # each minibatch a uniform subset of size B
+                out[q] = self.gen.choice(self.n, self.batch, replace=False)
+            else:  # pass / epochs: minibatches never straddle two permutations
+                if self.buf.size < self.batch:
+                    self.buf = self.gen.permutation(self.n).astype(np.int64)
+                out[q] = self.buf[: self.batch]
+                self.buf = self.buf[self.batch :]
+        return out
+
+
+# ------------------------------------------------------------------- public
+def train_gd(
+    params: Params,
+    data: Dataset,
+    *,
+    eta: float,
+    steps: int,
+    eps: float = 0.0,
+    test: Dataset | None = None,
+    record_every: int = 1,
+    normalization: str = "batch",
+    radii: tuple[float, float] | None = None,
+    alpha: float | None = None,
+    reference: Params | None = None,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+) -> Trajectory:
+    """Full-batch gradient descent, ``W <- W - eta grad R(W)`` (Section 1.3).
+
+    Parameters
+    ----------
+    params : Params
+        W_0 (e.g. :func:`bnbounds.init_params`).
+    data : Dataset
+        Training set; mu and Sigma are its statistics throughout.
+    eta : float
+        Step size > 0. The theorem's own eta (Theorem 2.2) comes from the
+        constants layer, not from here.
+    steps : int
+        Number of updates (>= 0).
+    eps : float, default 0
+        Batch-norm constant, ``N(v) = sqrt(||v||_Sigma^2 + eps)``.
+    test : Dataset, optional
+        Held-out set for test risk and error (normalised by the training mu, Sigma).
+    record_every : int, default 1
+        Record every this many steps (plus the first and the last).
+    normalization : {"batch", "none"}
+        The paper's network, or the unnormalised ``sum_j a_j relu(<v_j, x>)``.
+    radii : (R, R_V), optional
+        Radii of Gamma; enables ``exit_norm``, ``in_gamma`` and ``exit_step``.
+    alpha : float, optional
+        Weight in ``sqrt(||U - U_0||^2 + alpha ||V - V_0||^2)``; default
+        ``R^2 / R_V^2`` as in the proofs (eq. (40), (57)).
+    reference : Params, optional
+        ``(Ubar, Vbar)`` of the potential Phi (Section 1.4; the proofs take
+        ``Ubar = U_0 + r U_vec``, ``Vbar = V_0``, eq. (3)).
+    callback : callable, optional
+        ``callback(step, record)`` after each record (``record`` maps series
+        names to their new values); the CLI draws its progress bar with it.
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    ValueError
+        Bad arguments (eta <= 0, steps < 0, record_every < 1, ...), or a zero
+        normaliser at W_0 with eps = 0.
+    DivergenceError
+        A non-finite risk or update; carries ``.trajectory`` and ``.step``.
+    TrainingInterrupted
+        Ctrl-C; carries ``.trajectory`` (what was recorded).
+
+    Notes
+    -----
+    A step is ``Z' = B T'`` and ``dB = G' T`` (two GEMMs of n x r x m, with
+    ``T = Xbar W`` the data in the eigenbasis of Sigma and ``B = V W``) plus fused
+    O(nm) kernels; since ``grad_V R`` lies in range(Sigma), ``V - B W'`` never moves.
+    The record at step s reuses that step's forward pass.
+    """
+    eta, steps, record_every, eps = _check_common(
+        params,
+        data,
+        eta,
+        steps,
+        record_every,
+        eps,
+        test,
+        normalization,
+        ("batch", "none"),
+    )
+    rad, alpha = _check_radii(radii, alpha, reference, params)
+    _initial_check(params, data, eps, normalization)
+    run = _Run(
+        params,
+        data,
+        method="gd",
+        normalization=normalization,
+        eta=eta,
+        eps=eps,
+        steps=steps,
+        record_every=record_every,
+        test=test,
+        radii=rad,
+        alpha=alpha,
+        reference=reference,
+        batch_size=None,
+    )
+    run.nthreads = GD_NUMBA_THREADS
+    da = np.empty(run.m)
+    dc = np.zeros(run.m)
+    dB = np.empty_like(run.B)
+    s = 0
+    try:
+        with _quiet(), _threads(run.nthreads):
+            while True:
+                _np_matmul(run.B, run.TT, run.ZT)
+                risk, err, mad = run.forward()
+                if not math.isfinite(risk):
+                    raise run.diverged(s)
+                if run.is_record_step(s):
+                    run.record_or_fail(s, risk, err, callback)
+                if s == steps:
+                    break
+                run.dloss_sum += mad
+                if run.bn:
+                    _kt.gd_backward_inplace(run.ZT, run.a, run.c, run.N, run.g, da, dc)
+                else:
+                    _kt.backward_plain_inplace(run.ZT, run.a, run.g, da)
+                _np_matmul(run.ZT, run.T, dB)
+                status, du, dv = _kt.apply_update(
+                    run.a, run.c, run.B, da, dc, dB, eta, run.bn, run.org, run.track
+                )
+                s += 1
+                run.steps_done = s
+                if status != _kt.OK:
+                    raise run.diverged(s)
+                run.note_exit(s, du, dv)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(run.trajectory("interrupted"), s) from None
+    return run.trajectory("completed")
+
+
+def train_sgd(
+    params: Params,
+    data: Dataset,
+    *,
+    eta: float,
+    steps: int,
+    order: Any = "pass",
+    eps: float = 0.0,
+    rng: Any = None,
+    test: Dataset | None = None,
+    record_every: int = 1,
+    normalization: str = "batch",
+    batch_size: int | None = None,
+    radii: tuple[float, float] | None = None,
+    alpha: float | None = None,
+    reference: Params | None = None,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+) -> Trajectory:
+    """SGD as in the paper (Section 1.3): one example per step, full-data mu, Sigma.
+
+    .. math::
+
+        W_{s+1} = W_s - \\eta\\,\\ell'(p_{i_s}(W_s))\\,\\partial_W p_{i_s}(W_s).
+
+    Parameters
+    ----------
+    params, data, eta, steps, eps, test, record_every, radii, alpha, reference, callback
+        As in :func:`train_gd`.
+    order : {"pass", "epochs", "replace"} or int array
+        ``"pass"``: one pass over a seeded permutation (fresh samples, the setting
+        of Theorem 2.1's martingale argument; needs ``steps <= n``); ``"epochs"``:
+        passes with a fresh permutation each; ``"replace"``: i.i.d. uniform
+        indices; or an explicit array of indices (shape (steps,), or
+        (steps, batch_size) for minibatches; extra rows are ignored).
+    rng : Generator, int or None
+        Randomness of the sample order.
+    normalization : {"batch", "minibatch", "none"}
+        ``"minibatch"``: each step draws ``batch_size`` distinct examples and
+        uses *their* mean and covariance in N(v) and in the centring, loss
+        averaged over the minibatch (practice; the paper leaves it open).
+    batch_size : int, optional
+        Required (>= 2) for ``"minibatch"``; must be None otherwise.
+
+    Returns
+    -------
+    Trajectory
+        ``dloss_sum`` is ``sum_{s' < s} |l'(p_{i_{s'}}(W_{s'}))|`` (eq. (50)).
+
+    Raises
+    ------
+    ValueError, DivergenceError, TrainingInterrupted
+        As in :func:`train_gd`; also an index out of range in ``order``.
+
+    Notes
+    -----
+    ``"batch"`` and ``"none"`` run inside one Numba loop in the eigenbasis of
+    Sigma (:func:`bnbounds._kernels.train.sgd_steps`), O(m r) per step whatever n
+    and d are: ``z = B t_i`` reads the m x r state once and only the active rows
+    are written. Records cost one full-data forward pass (O(n m r)) each, so
+    pick ``record_every`` accordingly. ``"minibatch"`` runs O(m B r) per step
+    with a Python loop over steps.
+    """
+    eta, steps, record_every, eps = _check_common(
+        params, data, eta, steps, record_every, eps, test, normalization, NORMALIZATIONS
+    )
+    if normalization == "minibatch":
+        batch_size = _check_int(batch_size, "batch_size", 2)
+        if batch_size > data.n:
+            raise BNBoundsValueError(
+                f"batch_size is {batch_size}; expected at most n = {data.n}"
+            )
+    elif batch_size is not None:
+        raise BNBoundsValueError(
+            f"batch_size is {batch_size!r}; it applies only to "
+            "normalization='minibatch'"
+        )
+    rad, alpha = _check_radii(radii, alpha, reference, params)
+    stream = _IndexStream(order, data.n, steps, rng, batch_size)
+    _initial_check(params, data, eps, normalization)
+    run = _Run(
+        params,
+        data,
+        method="sgd",
+        normalization=normalization,
+        eta=eta,
+        eps=eps,
+        steps=steps,
+        record_every=record_every,
+        test=test,
+        radii=rad,
+        alpha=alpha,
+        reference=reference,
+        batch_size=batch_size,
+    )
+    try:
+        with _quiet(), _threads(run.nthreads):
+            if normalization == "minibatch":
+                _sgd_minibatch(run, stream, callback)
+            else:
+                _sgd_fused(run, stream, callback)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(
+            run.trajectory("interrupted"), run.steps_done
+        ) from None
+    return run.trajectory("completed")
+
+
+def _sgd_fused(
+    run: _Run,
+    stream: _IndexStream,
+    callback: Callable[[int, dict[str, float]], None] | None,
+) -> None:
+    m = run.m
+    BT = np.ascontiguousarray(run.B.T)  # the kernel's layout, (r, m)
+    s_arr = np.empty(m)
+    invn = np.empty(m)
+    st = _kt.SGDState(
+        run.a, run.c, BT, s_arr, invn, np.empty(m), np.zeros(m), np.zeros(m)
+    )
+    lam = run.lam if run.bn else np.zeros_like(run.lam)
+    _kt.set_invn(np.sum(lam[:, None] * BT**2, axis=0), run.eps, run.bn, invn)
+    dat = _kt.SGDData(run.T, run.y, lam)
+    org = _kt.Origin(
+        run.org.a0, run.org.c0, np.ascontiguousarray(run.org.B0.T), np.zeros(m)
+    )
+    acc = np.zeros(5)
+    acc[3] = run.alpha if run.alpha is not None else 0.0
+    acc[4] = run.radii[0] ** 2 if run.radii is not None else np.inf
+    run.evaluate_and_record(0, callback)
+    s = 0
+    while s < run.steps:
+        nxt = min(
+            run.steps, (s // run.record_every + 1) * run.record_every, s + SGD_CHUNK
+        )
+        idx = stream.take(nxt - s)
+        acc[0] = run.dloss_sum
+        done, status, exit_at = _kt.sgd_steps(
+            st, dat, idx, run.eta, run.eps, run.bn, org, run.track, acc
+        )
+        if exit_at >= 0 and run.exit_step is None:
+            run.exit_step = s + int(exit_at)
+        run.dloss_sum = float(acc[0])
+        s += int(done)
+        run.steps_done = s
+        if status != _kt.OK:
+            raise run.diverged(s)
+        if run.is_record_step(s):
+            run.B[...] = BT.T
+            run.evaluate_and_record(s, callback)
+    run.B[...] = BT.T
+
+
+def _sgd_minibatch(
+    run: _Run,
+    stream: _IndexStream,
+    callback: Callable[[int, dict[str, float]], None] | None,
+) -> None:
+    bsz = run.batch_size
+    m = run.m
+    Nb = np.empty(m)
+    fb = np.empty(bsz)
+    gb = np.empty(bsz)
+    da = np.empty(m)
+    dc = np.empty(m)
+    dB = np.empty_like(run.B)
+    ZTb = np.empty((m, bsz))
+    s = 0
+    while True:
+        if run.is_record_step(s):
+            run.evaluate_and_record(s, callback)
+        if s == run.steps:
+            return
+        S = stream.take(1)[0]
+        Ts = run.T[S]
+        Tc = Ts - Ts.mean(axis=0)  # minibatch centring: x_i - mu_S in the basis
+        _np_matmul(run.B, np.ascontiguousarray(Tc.T), ZTb)
+        _kn.forward_train(ZTb, run.a, run.c, run.eps, run.nthreads, Nb, fb)
+        rb, _, mad = _kn.risk_and_dloss(fb, np.ascontiguousarray(run.y[S]), gb)
+        if not math.isfinite(rb):
+            raise run.diverged(s)
+        run.dloss_sum += mad
+        _kn.backward_inplace(ZTb, run.a, run.c, Nb, gb, da, dc)
+        _np_matmul(ZTb, np.ascontiguousarray(Tc), dB)
+        status, du, dv = _kt.apply_update(
+            run.a, run.c, run.B, da, dc, dB, run.eta, True, run.org, run.track
+        )
+        s += 1
+        run.steps_done = s
+        if status != _kt.OK:
+            raise run.diverged(s)
+        run.note_exit(s, du, dv)
+
+
+def train_gradient_flow(
+    params: Params,
+    data: Dataset,
+    *,
+    time: float,
+    eta: float,
+    rtol: float = 1e-2,
+    max_halvings: int = 6,
+    record_every: int = 1,
+    **kwargs: Any,
+) -> Trajectory:
+    """Approximate the gradient flow ``dW/dt = -grad R(W)`` (GD of the main text).
+
+    Runs :func:`train_gd` to time ``time`` with step ``eta``, then ``eta/2``,
+    ``eta/4``, ... (recording at the same times) until two successive runs agree:
+
+    .. math::
+
+        \\max_{q \\in \\{R, \\|U-U_0\\|, \\|V-V_0\\|\\}}\\ \\max_k
+        \\frac{|q_{\\eta/2}(t_k) - q_{\\eta}(t_k)|}{\\max_k |q_{\\eta/2}(t_k)|}
+        \\le \\text{rtol}.
+
+    Explicit Euler is first order, so that difference also estimates the error of
+    the finer run against the flow (Richardson); it is returned as
+    ``discretization_error``, and the finer run is returned.
+
+    Parameters
+    ----------
+    time : float
+        Flow time; ``time / eta`` must be a whole number of steps (to 1e-9).
+    eta : float
+        The first (coarsest) step.
+    rtol : float, default 1e-2
+    max_halvings : int, default 6
+        If the runs still disagree after this many halvings, the finest run is
+        returned with its estimate and a ``RuntimeWarning``.
+    record_every : int
+        In steps of the coarsest run (scaled with each halving).
+    **kwargs
+        Passed to :func:`train_gd` (eps, test, normalization, radii, ...).
+    """
+    eta = float(check_positive(eta, "eta"))
+    time = float(check_positive(time, "time"))
+    rtol = float(check_positive(rtol, "rtol"))
+    max_halvings = _check_int(max_halvings, "max_halvings", 1)
+    steps_f = time / eta
+    steps = round(steps_f)
+    if steps < 1 or abs(steps - steps_f) > 1e-9 * max(1.0, steps_f):
+        raise BNBoundsValueError(
+            f"time / eta = {steps_f!r}; expected a whole number of steps >= 1"
+        )
+    if "steps" in kwargs:
+        raise BNBoundsValueError("train_gradient_flow takes time=, not steps=")
+    coarse = train_gd(
+        params, data, eta=eta, steps=steps, record_every=record_every, **kwargs
+    )
+    err = np.inf
+    for _ in range(max_halvings):
+        eta, steps, record_every = eta / 2, steps * 2, record_every * 2
+        fine = train_gd(
+            params, data, eta=eta, steps=steps, record_every=record_every, **kwargs
+        )
+        err = _flow_gap(coarse, fine)
+        coarse = fine
+        if err <= rtol:
+            break
+    else:
+        warnings.warn(
+            f"gradient flow: after {max_halvings} halvings (eta = {eta:g}) successive "
+            f"runs still differ by {err:.3g} > rtol = {rtol:g}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return _replace(coarse, method="gradient_flow", discretization_error=float(err))
+
+
+def _flow_gap(coarse: Trajectory, fine: Trajectory) -> float:
+    """Max relative change of FLOW_SERIES at the coarse run's recorded times."""
+    ts = {float(t): i for i, t in enumerate(fine.time)}
+    pick = np.array([ts[float(t)] for t in coarse.time])
+    gap = 0.0
+    for name in FLOW_SERIES:
+        qf = getattr(fine, name)[pick]
+        qc = getattr(coarse, name)
+        scale = float(np.max(np.abs(qf)))
+        if scale > 0:
+            gap = max(gap, float(np.max(np.abs(qf - qc))) / scale)
+    return gap
+
+
+def _replace(traj: Trajectory, **changes: Any) -> Trajectory:
+    kw = {f: getattr(traj, f) for f in traj.__dataclass_fields__}
+    kw.update(changes)
+    return Trajectory(**kw)
+
+
+# --------------------------------------------------------------------- files
+def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
+    """Write through ``write(fileobj)`` to a temp file beside ``path``, then rename."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(
+        prefix=".tmp-", suffix=os.path.basename(path), dir=directory
+    )
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,233 @@
+"""`bnbounds train`: files written atomically, progress on stderr, faults handled."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import numba
+import numpy as np
+import pytest
+
+from bnbounds.commands import train as cmd
+from bnbounds.train import Trajectory
+
+
+@pytest.fixture(autouse=True)
+def serial_numba():
+    """One Numba thread (see tests/test_train.py: tiny arrays, many calls)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)
+
+
+def _main(argv: list[str]) -> int:
+    """Parse as the real CLI does (cli.COMMANDS lists "train" once it is exported)."""
+    parser = argparse.ArgumentParser(prog="bnbounds")
+    cmd.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", *argv])
+    return args.func(args)
+
+
+def test_dyadic_gd_writes_npz_json_png(tmp_path, capsys):
+    out = tmp_path / "sub" / "run"
+    code = _main(
+        [
+            "--data",
+            "dyadic",
+            "--d",
+            "6",
+            "--m",
+            "32",
+            "--eta",
+            "0.5",
+            "--steps",
+            "60",
+            "--out",
+            str(out),
+            "--radii",
+            "2",
+            "0.5",
+        ]
+    )
+    assert code == 0
+    assert sorted(os.listdir(out.parent)) == ["run.json", "run.npz", "run.png"]
+    summary = json.loads((tmp_path / "sub" / "run.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["steps_done"] == 60
+    assert summary["data"] == "dyadic(d=6)"
+    traj = Trajectory.load(str(out) + ".npz")
+    assert traj.step[-1] == 60
+    assert traj.exit_norm is not None
+    assert summary["last_risk"] == pytest.approx(float(traj.risk[-1]))
+    assert (tmp_path / "sub" / "run.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    captured = capsys.readouterr()
+    assert "risk=" in captured.err
+    assert "t=60/60" in captured.err
+    assert "wrote" in captured.out
+
+
+@pytest.mark.parametrize("fmt", ["npz", "csv"])
+def test_file_data_with_test_split_sgd(tmp_path, fmt, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = np.where(X[:, 0] + 0.1 * X[:, 1] > 0, 1.0, -1.0)
+    path = tmp_path / f"d.{fmt}"
+    if fmt == "npz":
+        np.savez(path, X=X, y=y)
+    else:
+        np.savetxt(path, np.column_stack([X, y]), delimiter=",")
+    code = _main(
+        [
+            "--data",
+            str(path),
+            "--method",
+            "sgd",
+            "--m",
+            "16",
+            "--eta",
+            "0.2",
+            "--steps",
+            "200",
+            "--out",
+            str(tmp_path / "r"),
+            "--no-plot",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert summary["test_n"] == 10
+    assert summary["n"] == 30
+    assert summary["last_test_error"] is not None
+    assert not (tmp_path / "r.png").exists()
+    assert capsys.readouterr().err == ""
+
+
+def test_flow_and_minibatch(tmp_path, capsys):
+    code = _main(
+        [
+            "--data",
+            "synthetic",
+            "--n",
+            "24",
+            "--d",
+            "3",
+            "--method",
+            "flow",
+            "--m",
+            "8",
+            "--eta",
+            "0.5",
+            "--steps",
+            "4",
+            "--eps",
+            "0.1",
+            "--out",
+            str(tmp_path / "f"),
+            "--no-plot",
+        ]
+    )
+    assert code == 0
+    assert json.loads((tmp_path / "f.json").read_text())["discretization_error"] >= 0
+    code = _main(
+        [
+            "--data",
+            "synthetic",
+            "--n",
+            "24",
+            "--d",
+            "3",
+            "--method",
+            "sgd",
+            "--normalization",
+            "minibatch",
+            "--batch-size",
+            "4",
+            "--m",
+            "8",
+            "--steps",
+            "20",
+            "--out",
+            str(tmp_path / "mb"),
+            "--no-plot",
+        ]
+    )
+    assert code == 0
+    assert json.loads((tmp_path / "mb.json").read_text())["batch_size"] == 4
+    capsys.readouterr()
+
+
+def test_divergence_saves_partial_run(tmp_path, capsys):
+    code = _main(
+        [
+            "--data",
+            "dyadic",
+            "--d",
+            "4",
+            "--m",
+            "8",
+            "--eta",
+            "1e300",
+            "--steps",
+            "20",
+            "--record-every",
+            "1",
+            "--out",
+            str(tmp_path / "x"),
+            "--no-plot",
+        ]
+    )
+    assert code == 3
+    summary = json.loads((tmp_path / "x.json").read_text())
+    assert summary["status"] == "diverged"
+    assert "diverged" in capsys.readouterr().err
+
+
+def test_interrupt_saves_what_was_recorded(tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    real = cmd._Progress.__call__
+
+    def interrupting(self, step, rec):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real(self, step, rec)
+
+    monkeypatch.setattr(cmd._Progress, "__call__", interrupting)
+    code = _main(
+        [
+            "--data",
+            "dyadic",
+            "--d",
+            "4",
+            "--m",
+            "8",
+            "--steps",
+            "50",
+            "--record-every",
+            "1",
+            "--out",
+            str(tmp_path / "i"),
+            "--no-plot",
+        ]
+    )
+    assert code == 130
+    traj = Trajectory.load(str(tmp_path / "i.npz"))
+    assert traj.status == "interrupted"
+    assert traj.n_records == 3
+    capsys.readouterr()
+
+
+def test_bad_data_argument(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        _main(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "o")])
+
+
+def test_fitted_slope_recovers_a_power_law():
+    t = np.arange(0, 1001, 10, dtype=float)
+    q = 3.0 * np.where(t > 0, t, 1.0) ** -1.0
+    assert cmd.fitted_slope(t, q) == pytest.approx(-1.0, abs=1e-12)
+    assert cmd.fitted_slope(t[:2], q[:2]) is None
