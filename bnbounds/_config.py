@@ -34,3 +34,58 @@ if FASTMATH:  # pragma: no cover - opt-in only
         RuntimeWarning,
         stacklevel=2,
     )
+
+
+# --------------------------------------------------------------------- threads
+import contextlib  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+#: Below this many (example, unit) pairs an O(nm) kernel runs on one Numba thread:
+#: a kernel that small costs less than a parallel region's fork/join (tens of us
+#: on an idle machine, tens of ms measured on a loaded one).
+PARALLEL_MIN_WORK: int = 1 << 16
+
+#: Numba's threading layer. Numba picks OpenMP when it can, and GNU OpenMP's
+#: threads spin-wait after each parallel region, taking the cores from the BLAS
+#: GEMM that follows (measured at n = 1000, d = 3072, m = 1024 on 2 cores: a GD
+#: step at 1.47x its two-GEMM floor with "omp", 1.09x with "workqueue"). So
+#: bnbounds asks for "workqueue" unless the user chose a layer with
+#: NUMBA_THREADING_LAYER. The choice is made before any parallel kernel runs.
+THREADING_LAYER: str = os.environ.get("NUMBA_THREADING_LAYER", "") or "workqueue"
+
+
+def _apply_threading_layer() -> None:
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    import numba
+
+    numba.config.THREADING_LAYER = THREADING_LAYER
+
+
+_apply_threading_layer()
+
+
+def threads_for(work: int) -> int:
+    """Numba threads for a kernel over ``work`` (example, unit) pairs."""
+    import numba
+
+    if not PARALLEL or work < PARALLEL_MIN_WORK:
+        return 1
+    return numba.get_num_threads()
+
+
+@contextlib.contextmanager
+def numba_threads(k: int) -> Iterator[None]:
+    """Run the block with ``k`` Numba threads (restored afterwards)."""
+    import numba
+
+    before = numba.get_num_threads()
+    k = max(1, min(int(k), numba.config.NUMBA_NUM_THREADS))
+    if k == before:
+        yield
+        return
+    numba.set_num_threads(k)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

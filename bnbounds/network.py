@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
 
-import numba
 import numpy as np
 
+from . import _config
 from ._kernels import network as _k
 from ._validation import BNBoundsValueError, as_float_array, as_rng, check_eps
 from .data import Dataset
@@ -145,7 +145,8 @@ class Params:
     def v_sq_norms(self) -> np.ndarray:
         """``||v_j||^2`` for every row (cached: Params are immutable)."""
         out = np.empty(self.m, dtype=np.float64)
-        _k.row_sq_norms(np.asarray(self.V, dtype=np.float64), out)
+        with _config.numba_threads(_config.threads_for(self.V.size)):
+            _k.row_sq_norms(np.asarray(self.V, dtype=np.float64), out)
         out.setflags(write=False)
         return out
 
@@ -278,7 +279,8 @@ def _forward_train(W: Params, data: Dataset, eps: float) -> _Fwd:
     f = np.empty(data.n, dtype=dtype)
     a = W.a.astype(dtype, copy=False)
     c = W.c.astype(dtype, copy=False)
-    _k.forward_train(ZT, a, c, eps, numba.get_num_threads(), N, f)
+    with _config.numba_threads(nt := _config.threads_for(data.n * W.m)):
+        _k.forward_train(ZT, a, c, eps, nt, N, f)
     _check_normalizers(W, data, N, eps)
     return _Fwd(ZT, N, f)
 
@@ -299,7 +301,8 @@ def normalizers(V: Any, data: Dataset, eps: float = 0.0) -> np.ndarray:
     dtype = np.result_type(Varr.dtype, data.dtype)
     ZT = Varr.astype(dtype, copy=False) @ data.Xbar.astype(dtype, copy=False).T
     N = np.empty(Varr.shape[0], dtype=dtype)
-    _k.normalizers(ZT, eps, N)
+    with _config.numba_threads(_config.threads_for(ZT.size)):
+        _k.normalizers(ZT, eps, N)
     return N
 
 
@@ -337,14 +340,15 @@ def forward(W: Params, data: Dataset, X: Any = None, eps: float = 0.0) -> np.nda
     dtype = fw.ZT.dtype
     ZTx = W.V.astype(dtype, copy=False) @ Xc.astype(dtype, copy=False).T
     out = np.empty(Xc.shape[0], dtype=dtype)
-    _k.forward_points(
-        ZTx,
-        W.a.astype(dtype, copy=False),
-        W.c.astype(dtype, copy=False),
-        fw.N,
-        numba.get_num_threads(),
-        out,
-    )
+    with _config.numba_threads(nt := _config.threads_for(Xc.shape[0] * W.m)):
+        _k.forward_points(
+            ZTx,
+            W.a.astype(dtype, copy=False),
+            W.c.astype(dtype, copy=False),
+            fw.N,
+            nt,
+            out,
+        )
     if np.ndim(X) == 1:
         return out[0]
     return out
@@ -392,15 +396,16 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
     dtype = fw.ZT.dtype
     da = np.empty(W.m, dtype=dtype)
     dc = np.empty(W.m, dtype=dtype)
-    _k.backward_inplace(
-        fw.ZT,
-        W.a.astype(dtype, copy=False),
-        W.c.astype(dtype, copy=False),
-        fw.N,
-        g.astype(dtype, copy=False),
-        da,
-        dc,
-    )
+    with _config.numba_threads(_config.threads_for(fw.ZT.size)):
+        _k.backward_inplace(
+            fw.ZT,
+            W.a.astype(dtype, copy=False),
+            W.c.astype(dtype, copy=False),
+            fw.N,
+            g.astype(dtype, copy=False),
+            da,
+            dc,
+        )
     Xb = data.Xbar if data.dtype == dtype else data.Xbar.astype(dtype)
     dV = fw.ZT @ Xb
     return Params._owned(da, dc, dV)
@@ -453,7 +458,8 @@ def gd_step(W: Params, data: Dataset, *, eta: float, eps: float = 0.0) -> GDStep
     grad = _backward(W, data, fw, g)
     V_new = np.empty_like(W.V)
     sq = np.empty(W.m, dtype=np.float64)
-    _k.sgd_update_rows(W.V, grad.V.astype(W.dtype, copy=False), eta, V_new, sq)
+    with _config.numba_threads(_config.threads_for(W.V.size)):
+        _k.sgd_update_rows(W.V, grad.V.astype(W.dtype, copy=False), eta, V_new, sq)
     gsq = float(grad.a @ grad.a + grad.c @ grad.c) + float(np.einsum("ij,ij->", grad.V, grad.V))
     new = Params._owned(W.a - eta * grad.a, W.c - eta * grad.c, V_new, sq)
     if not (np.isfinite(gsq) and np.isfinite(r)):
@@ -532,11 +538,13 @@ def example_grad_norms(W: Params, data: Dataset, eps: float = 0.0) -> ExampleGra
     S = (fw.ZT @ Xb) / data64.n  # rows Sigma v_j, (m, d)
     PT = S @ Xb.T  # <Sigma v_j, xbar_i>, (m, n)
     q = np.empty(W64.m)
-    _k.row_sq_norms(S, q)
+    with _config.numba_threads(_config.threads_for(S.size)):
+        _k.row_sq_norms(S, q)
     gu = np.empty(data64.n)
     gv = np.empty(data64.n)
-    _k.example_grad_norms(
-        fw.ZT, PT, W64.a, W64.c, fw.N, np.ascontiguousarray(data64.xbar_sq_norms),
-        q, numba.get_num_threads(), gu, gv,
-    )
+    with _config.numba_threads(nt := _config.threads_for(fw.ZT.size)):
+        _k.example_grad_norms(
+            fw.ZT, PT, W64.a, W64.c, fw.N, np.ascontiguousarray(data64.xbar_sq_norms),
+            q, nt, gu, gv,
+        )
     return ExampleGradNorms(gu, gv)

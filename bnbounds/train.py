@@ -30,20 +30,20 @@ Variants the paper leaves open, side by side with its setting:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import tempfile
 import warnings
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numba
 import numpy as np
 
+from . import _config
 from . import network as _net
 from ._kernels import network as _kn
 from ._kernels import train as _kt
@@ -78,10 +78,9 @@ SGD_CHUNK = 1 << 14
 #: size, so the sample sequence does not depend on ``record_every``.
 _DRAW_BLOCK = 1 << 16
 
-#: Below this many (example, unit) pairs a run uses one Numba thread: an O(nm)
-#: kernel that small costs less than a parallel region's fork/join (tens of us on
-#: an idle machine, tens of ms measured on a loaded one).
-PARALLEL_MIN_WORK = 1 << 16
+#: Below this many (example, unit) pairs a run uses one Numba thread (shared with
+#: the core: see ``bnbounds._config.PARALLEL_MIN_WORK``).
+PARALLEL_MIN_WORK = _config.PARALLEL_MIN_WORK
 
 #: Numba threads for the O(nm) kernels of a GD step. One: the two GEMMs already
 #: use every core through BLAS, and Numba's OpenMP threads spin after a parallel
@@ -725,15 +724,7 @@ class _Run:
         )
 
 
-@contextlib.contextmanager
-def _threads(k: int) -> Iterator[None]:
-    """Run the block with k Numba threads (restored afterwards)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(k, numba.config.NUMBA_NUM_THREADS))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+_threads = _config.numba_threads
 
 
 def _quiet() -> np.errstate:

@@ -288,20 +288,29 @@ def test_float32_path_close_to_float64():
     assert norm_rel(flat(g32), flat(bn.risk_grad(W64, data64))) < 1e-3
 
 
-def test_parallel_blocks_agree_with_single_thread():
+def test_parallel_blocks_agree_with_single_thread(monkeypatch):
+    """The per-thread-buffer reduction gives the single-thread result to round-off."""
     import numba
 
+    from bnbounds import _config
+
+    if numba.config.NUMBA_NUM_THREADS < 2 or not _config.PARALLEL:
+        pytest.skip("needs 2 Numba threads and BNBOUNDS_PARALLEL on")
     data, W = random_problem(9, 40, 10, 33)
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        g1 = flat(bn.risk_grad(W, data))
-        f1 = bn.forward(W, data)
-    finally:
-        numba.set_num_threads(before)
-    g = flat(bn.risk_grad(W, data))
-    assert norm_rel(g, g1) <= REF_RTOL
-    assert norm_rel(bn.forward(W, data), f1) <= REF_RTOL
+    assert _config.threads_for(data.n * W.m) == 1  # small work runs serially
+    g1 = flat(bn.risk_grad(W, data))
+    f1 = bn.forward(W, data)
+    n1 = bn.example_grad_norms(W, data)
+    monkeypatch.setattr(_config, "PARALLEL_MIN_WORK", 0)
+    with _config.numba_threads(2):
+        assert _config.threads_for(data.n * W.m) == 2
+        g2 = flat(bn.risk_grad(W, data))
+        f2 = bn.forward(W, data)
+        n2 = bn.example_grad_norms(W, data)
+    assert norm_rel(g2, g1) <= REF_RTOL
+    assert norm_rel(f2, f1) <= REF_RTOL
+    assert norm_rel(n2.U, n1.U) <= REF_RTOL
+    assert norm_rel(n2.V, n1.V) <= REF_RTOL
 
 
 # ------------------------------------------------------------- initialisation
