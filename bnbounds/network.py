@@ -458,9 +458,10 @@ def gd_step(W: Params, data: Dataset, *, eta: float, eps: float = 0.0) -> GDStep
     grad = _backward(W, data, fw, g)
     V_new = np.empty_like(W.V)
     sq = np.empty(W.m, dtype=np.float64)
+    dsq = np.empty(W.m, dtype=np.float64)
     with _config.numba_threads(_config.threads_for(W.V.size)):
-        _k.sgd_update_rows(W.V, grad.V.astype(W.dtype, copy=False), eta, V_new, sq)
-    gsq = float(grad.a @ grad.a + grad.c @ grad.c) + float(np.einsum("ij,ij->", grad.V, grad.V))
+        _k.sgd_update_rows(W.V, grad.V.astype(W.dtype, copy=False), eta, V_new, sq, dsq)
+    gsq = float(grad.a @ grad.a + grad.c @ grad.c) + float(dsq.sum())
     new = Params._owned(W.a - eta * grad.a, W.c - eta * grad.c, V_new, sq)
     if not (np.isfinite(gsq) and np.isfinite(r)):
         raise BNBoundsValueError(

@@ -106,10 +106,8 @@ def forward_train(ZT, a, c, eps, nthreads, N_out, f_out):
             if Nj > 0.0:
                 scale = c[j] / Nj
                 aj = a[j]
-                for i in range(n):
-                    u = scale * ZT[j, i]
-                    if u > 0.0:
-                        buf[t, i] += aj * u
+                for i in range(n):  # branch-free, so LLVM vectorises it
+                    buf[t, i] += aj * max(scale * ZT[j, i], 0.0)
     for i in range(n):
         acc = 0.0
         for t in range(nt):
@@ -133,9 +131,7 @@ def forward_points(ZT, a, c, N, nthreads, f_out):
                 scale = c[j] / Nj
                 aj = a[j]
                 for i in range(k):
-                    u = scale * ZT[j, i]
-                    if u > 0.0:
-                        buf[t, i] += aj * u
+                    buf[t, i] += aj * max(scale * ZT[j, i], 0.0)
     for i in range(k):
         acc = 0.0
         for t in range(nt):
@@ -172,25 +168,20 @@ def backward_inplace(ZT, a, c, N, g, da_out, dc_out):
         inv = 1.0 / Nj
         cj = c[j]
         aj = a[j]
-        da = 0.0
-        dch = 0.0
-        b = 0.0
-        for i in range(n):
-            h = ZT[j, i] * inv
-            if cj * h > 0.0:
-                da += g[i] * cj * h
-                dch += g[i] * h
-                b += g[i] * ZT[j, i]
-        da_out[j] = da
-        dc_out[j] = aj * dch
-        w = aj * cj * inv
+        ci = cj * inv
+        b = 0.0  # sum_i g_i o_ij Z_ij; da_j = c_j b / N_j and dc_j = a_j b / N_j
+        for i in range(n):  # branch-free (o_ij as a 0/1 factor) so it vectorises
+            z = ZT[j, i]
+            o = 1.0 if ci * z > 0.0 else 0.0
+            b += o * g[i] * z
+        da_out[j] = ci * b
+        dc_out[j] = aj * inv * b
+        w = aj * ci
         corr = b * inv * inv / n
         for i in range(n):
             z = ZT[j, i]
-            if cj * z * inv > 0.0:
-                ZT[j, i] = w * (g[i] - corr * z)
-            else:
-                ZT[j, i] = -w * corr * z
+            o = 1.0 if ci * z > 0.0 else 0.0
+            ZT[j, i] = w * (o * g[i] - corr * z)
     return
 
 
@@ -248,13 +239,17 @@ def row_sq_norms(A, out):
 
 
 @njit(**_PJIT)
-def sgd_update_rows(V, dV, eta, out, out_sq_norms):
-    """out = V - eta * dV row by row, and out_sq_norms[j] = ||out[j]||^2, in one pass."""
+def sgd_update_rows(V, dV, eta, out, out_sq_norms, dv_sq_norms):
+    """out = V - eta * dV, with ||out[j]||^2 and ||dV[j]||^2, in one pass over V, dV."""
     m, d = V.shape
     for j in prange(m):
         s = 0.0
+        q = 0.0
         for l in range(d):
-            x = V[j, l] - eta * dV[j, l]
+            g = dV[j, l]
+            x = V[j, l] - eta * g
             out[j, l] = x
             s += x * x
+            q += g * g
         out_sq_norms[j] = s
+        dv_sq_norms[j] = q
