@@ -934,7 +934,7 @@ def train_gd(
         reference=reference,
         batch_size=None,
     )
-    run.nthreads = GD_NUMBA_THREADS
+    run.nthreads = _config.threads_for(data.n * params.m)
     da = np.empty(run.m)
     dc = np.zeros(run.m)
     dB = np.empty_like(run.B)
@@ -952,7 +952,7 @@ def train_gd(
                     break
                 run.dloss_sum += mad
                 if run.bn:
-                    _kt.gd_backward_inplace(run.ZT, run.a, run.c, run.N, run.g, da, dc)
+                    _kn.backward_inplace(run.ZT, run.a, run.c, run.N, run.g, da, dc)
                 else:
                     _kt.backward_plain_inplace(run.ZT, run.a, run.g, da)
                 _np_matmul(run.ZT, run.T, dB)

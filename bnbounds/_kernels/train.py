@@ -27,12 +27,13 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .. import _config
 from .network import logistic_deriv
 
 _JIT = {"cache": _config.CACHE, "fastmath": _config.FASTMATH}
+_PJIT = {**_JIT, "parallel": _config.PARALLEL}
 
 #: Status codes returned by :func:`sgd_steps` and :func:`apply_update`.
 OK = 0
@@ -260,39 +261,43 @@ def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
     return nsteps, OK, exit_at
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def apply_update(a, c, B, da, dc, dB, eta, update_c, org, track):
     """``(a, c, B) -= eta (da, dc, dB)`` (a GD step), with distances to W_0.
 
     Returns ``(status, ||U - U0||^2, ||V - V0||^2)``; the distances are computed
     only when ``track`` (else 0). ``status`` is ``NONFINITE`` if any updated entry
-    is not finite (the state must then be discarded).
+    is not finite (the state must then be discarded). Rows are independent
+    (``prange``); the three sums are scalar reductions.
     """
     m, r = B.shape
-    finite = True
+    bad = 0
     su = 0.0
     sv = 0.0
-    for j in range(m):
-        a[j] -= eta * da[j]
+    for j in prange(m):
+        aj = a[j] - eta * da[j]
+        a[j] = aj
+        cj = c[j]
         if update_c:
-            c[j] -= eta * dc[j]
-        if not (math.isfinite(a[j]) and math.isfinite(c[j])):
-            finite = False
+            cj = c[j] - eta * dc[j]
+            c[j] = cj
         row = 0.0
+        svj = 0.0
         for k in range(r):
             b = B[j, k] - eta * dB[j, k]
             B[j, k] = b
             row += b
             if track:
                 e = b - org.B0[j, k]
-                sv += e * e
-        if not math.isfinite(row):
-            finite = False
+                svj += e * e
+        if not (math.isfinite(aj) and math.isfinite(cj) and math.isfinite(row)):
+            bad += 1
+        sv += svj
         if track:
-            ea = a[j] - org.a0[j]
-            ec = c[j] - org.c0[j]
+            ea = aj - org.a0[j]
+            ec = cj - org.c0[j]
             su += ea * ea + ec * ec
-    return (OK if finite else NONFINITE), su, sv
+    return (OK if bad == 0 else NONFINITE), su, sv
 
 
 @njit(**_JIT)
