@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, print_machine, timeit, torch_or_none  # noqa: E402
+from _common import machine, print_machine, timeit, torch_or_none
 
-import bnbounds as bn  # noqa: E402
+import bnbounds as bn
 
 SHAPES = [(1000, 3072), (2000, 784)]
 WIDTHS = [256, 1024, 4096]

@@ -5,8 +5,8 @@ The numeric core is importable from the top level; ``bnbounds.constants`` (SymPy
 is imported only when used.
 """
 
-from ._version import __version__
 from . import datasets
+from ._version import __version__
 from .data import Dataset, SigmaBasis
 from .network import (
     ExampleGradNorms,
@@ -28,8 +28,8 @@ from .network import (
 )
 from .train import (
     DivergenceError,
-    Trajectory,
     TrainingInterrupted,
+    Trajectory,
     train_gd,
     train_gradient_flow,
     train_sgd,
@@ -43,8 +43,8 @@ __all__ = [
     "Params",
     "RiskGrad",
     "SigmaBasis",
-    "Trajectory",
     "TrainingInterrupted",
+    "Trajectory",
     "__version__",
     "datasets",
     "example_grad",

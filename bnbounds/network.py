@@ -255,7 +255,7 @@ def _check_normalizers(W: Params, data: Dataset, N: np.ndarray, eps: float) -> N
         return
     # ||v_j||_Sigma = N_j when eps = 0. Degenerate iff below the round-off scale.
     thresh = NORMALIZER_RTOL * np.sqrt(W.v_sq_norms) * data.max_xbar_norm
-    bad = np.flatnonzero(N <= thresh)
+    bad = np.flatnonzero(thresh >= N)
     if bad.size:
         j = int(bad[0])
         raise BNBoundsValueError(

@@ -7,7 +7,6 @@ import math
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from bnbounds.checks import CLAIMS, Check, clopper_pearson, run_claim

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _build as b
 from ._common import Sample, Stats, norm, row_norms
-from .registry import Claim, Check, make_check, register
+from .registry import Check, Claim, make_check, register
 
 
 # ------------------------------------------------------------------ samplers

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _build as b
 from ._common import Sample, Stats, relu, row_norms
-from .registry import Claim, Check, make_check, register
+from .registry import Check, Claim, make_check, register
 
 #: Frequency configurations per claim and profile: each is run with its own draws.
 #: C.2-V: (d, delta) with m = floor(delta e^{d/8}), the largest width its hypothesis

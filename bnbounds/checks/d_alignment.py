@@ -24,7 +24,7 @@ from . import _build as b
 from ._common import Sample, Stats, row_norms
 from ._net import Net, gamma_inputs, gamma_positive, sample_gamma
 from .b_normalization import _b2_common, _worst_row, sample_b2
-from .registry import Claim, Check, make_check, register
+from .registry import Check, Claim, make_check, register
 
 #: Frequency configurations (the runner draws initialisations for each).
 CONFIGS: dict[str, list[dict[str, Any]]] = {

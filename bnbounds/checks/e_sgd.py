@@ -19,7 +19,7 @@ import numpy as np
 
 from ._common import F64, Sample, Stats, relu
 from ._net import Net, gamma_inputs, gamma_positive, sample_gamma
-from .registry import Claim, Check, make_check, register
+from .registry import Check, Claim, make_check, register
 
 
 def grad_norms(s: Sample, k: int, xp: Any, st: Stats) -> tuple[np.ndarray, np.ndarray]:

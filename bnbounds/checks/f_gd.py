@@ -25,7 +25,7 @@ import numpy as np
 from . import _build as b
 from ._common import F64, Sample, Stats, relu
 from ._net import Net, gamma_inputs, gamma_positive, sample_gamma
-from .registry import Claim, Check, make_check, register
+from .registry import Check, Claim, make_check, register
 
 #: Largest n for which the expectation over sign vectors is enumerated exactly.
 F1_MAX_N = 12

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._common import MP, MP_DPS, F64, Sample, float64_error
+from ._common import F64, MP, MP_DPS, Sample, float64_error
 
 Verdict = Literal["holds", "violated", "hypotheses-not-met", "inconclusive"]
 Mode = Literal["deterministic", "frequency", "rademacher"]

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._common import Sample
-from .registry import Check, Claim, hypothesis_gaps, slack_ratio, verdict_of
+from .registry import Check, Claim, hypothesis_gaps, slack_ratio
 
 #: Samples per deterministic claim and draws per frequency configuration.
 PROFILES: dict[str, dict[str, int]] = {

@@ -53,9 +53,9 @@ def known_claims() -> set[str]:
 
 def replay(witness: dict) -> dict:
     """Re-run a witness; returns ``{"claim", "kind", "reproduced", ...}``."""
+    from ._common import Sample
     from .registry import CLAIMS
     from .runner import frequency_experiment
-    from ._common import Sample
 
     cl = CLAIMS[witness["claim"]]
     if witness["kind"] == "sample":
