@@ -108,6 +108,62 @@ def _pass_z_s(BT, t, lam, z_out, s_out):
 
 
 @njit(**_JIT)
+def _pass_update(BT, ck, coef, lam, ti, tn, s_out, z_out):
+    """One pass over BT: B_jk <- B_jk + ck_j lam_k B_jk - coef_j ti_k, then
+    s_j = sum_k lam_k B_jk^2 and z_j = sum_k B_jk tn_k (new B), k in order.
+
+    Rows of BT are taken three at a time, so each unit's accumulators and
+    coefficients are loaded and stored once per three rows instead of once per
+    row. Each per-unit sum still adds the rows' terms one by one, in order: the
+    result is bit-for-bit that of one row at a time. The j loops run along the
+    units and vectorise (four rows at a time would need more runtime alias checks
+    than LLVM allows, and stays scalar).
+    """
+    r, m = BT.shape
+    for j in range(m):
+        s_out[j] = 0.0
+        z_out[j] = 0.0
+    r3 = r - r % 3
+    for k in range(0, r3, 3):
+        row0 = BT[k]
+        row1 = BT[k + 1]
+        row2 = BT[k + 2]
+        l0 = lam[k]
+        l1 = lam[k + 1]
+        l2 = lam[k + 2]
+        t0 = ti[k]
+        t1 = ti[k + 1]
+        t2 = ti[k + 2]
+        n0 = tn[k]
+        n1 = tn[k + 1]
+        n2 = tn[k + 2]
+        for j in range(m):
+            ckj = ck[j]
+            cfj = coef[j]
+            x0 = row0[j]
+            x1 = row1[j]
+            x2 = row2[j]
+            b0 = x0 + ckj * l0 * x0 - cfj * t0
+            b1 = x1 + ckj * l1 * x1 - cfj * t1
+            b2 = x2 + ckj * l2 * x2 - cfj * t2
+            row0[j] = b0
+            row1[j] = b1
+            row2[j] = b2
+            s_out[j] = ((s_out[j] + l0 * b0 * b0) + l1 * b1 * b1) + l2 * b2 * b2
+            z_out[j] = ((z_out[j] + b0 * n0) + b1 * n1) + b2 * n2
+    for k in range(r3, r):
+        row = BT[k]
+        lk = lam[k]
+        tk = ti[k]
+        nk = tn[k]
+        for j in range(m):
+            b = row[j] + ck[j] * lk * row[j] - coef[j] * tk
+            row[j] = b
+            s_out[j] += lk * b * b
+            z_out[j] += b * nk
+
+
+@njit(**_JIT)
 def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
     """Run ``len(idx)`` SGD steps of the paper (Section 1.3) in place; O(m r) each.
 
@@ -185,8 +241,7 @@ def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
         f = 0.0
         for j in range(m):
             u = c[j] * (z[j] * invn[j]) if bn else z[j]
-            if u > 0.0:
-                f += a[j] * u
+            f += a[j] * (u if u > 0.0 else 0.0)  # + 0 for inactive units: same f
         p = y[i] * f
         if not math.isfinite(p):
             return step, NONFINITE, exit_at
@@ -194,49 +249,41 @@ def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
         acc[0] -= dl
         w = eta * y[i] * dl
         bad = False
-        for j in range(m):
+        chk = 0.0
+        for j in range(m):  # branch-free: inactive units select their old values
             inv = invn[j]
             h = z[j] * inv
-            u = c[j] * h if bn else h
-            if u > 0.0 and inv > 0.0:
-                aj = a[j]
-                a[j] = aj - w * u
-                if bn:
-                    cj = c[j]
-                    c[j] = cj - w * aj * h
-                    cf = w * aj * cj * inv
-                    coef[j] = cf
-                    ck[j] = cf * (h * inv)
-                else:
-                    coef[j] = w * aj
-                    ck[j] = 0.0
-                if not (math.isfinite(a[j]) and math.isfinite(c[j])):
-                    bad = True
+            aj = a[j]
+            cj = c[j]
+            u = cj * h if bn else h
+            on = u > 0.0 and inv > 0.0
+            an = aj - w * u
+            a[j] = an if on else aj
+            if bn:
+                cn = cj - w * aj * h
+                c[j] = cn if on else cj
+                cf = w * aj * cj * inv
+                coef[j] = cf if on else 0.0
+                ck[j] = cf * (h * inv) if on else 0.0
+                chk += ((an - an) + (cn - cn)) if on else 0.0
             else:
-                coef[j] = 0.0
+                coef[j] = w * aj if on else 0.0
                 ck[j] = 0.0
+                chk += (an - an) if on else 0.0
+        if chk != 0.0:  # a non-finite a_j or c_j
+            bad = True
         ti = T[i]
         tn = T[idx[step + 1]] if step + 1 < nsteps else ti
+        _pass_update(BT, ck, coef, lam, ti, tn, s, z)
+        chk = 0.0  # (x - x) is 0 for finite x, NaN otherwise: a branch-free check
         for j in range(m):
-            s[j] = 0.0
-            z[j] = 0.0
-        for k in range(r):
-            row = BT[k]
-            lk = lam[k]
-            tk = ti[k]
-            tnk = tn[k]
-            for j in range(m):
-                b = row[j] + ck[j] * lk * row[j] - coef[j] * tk
-                row[j] = b
-                s[j] += lk * b * b
-                z[j] += b * tnk
-        for j in range(m):
+            sj = s[j]
+            zj = z[j]
             if bn:
-                nj = math.sqrt(s[j] + eps)
+                nj = math.sqrt(sj + eps)
                 invn[j] = 1.0 / nj if nj > 0.0 else 0.0
-            if not (math.isfinite(s[j]) and math.isfinite(z[j])):
-                bad = True
-        if bad:
+            chk += (sj - sj) + (zj - zj)
+        if bad or chk != 0.0:
             return step, NONFINITE, exit_at
         if track:
             du = 0.0
