@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import warnings
 import weakref
 from collections.abc import Callable
@@ -45,6 +44,7 @@ import numpy as np
 
 from . import _config
 from . import network as _net
+from ._io import atomic_write
 from ._kernels import network as _kn
 from ._kernels import train as _kt
 from ._validation import BNBoundsValueError, as_rng, check_eps, check_positive
@@ -82,11 +82,6 @@ _DRAW_BLOCK = 1 << 16
 #: the core: see ``bnbounds._config.PARALLEL_MIN_WORK``).
 PARALLEL_MIN_WORK = _config.PARALLEL_MIN_WORK
 
-#: Numba threads for the O(nm) kernels of a GD step. One: the two GEMMs already
-#: use every core through BLAS, and Numba's OpenMP threads spin after a parallel
-#: region, stealing those cores; measured at n = 1000, d = 3072, m = 1024 on 2
-#: cores: 63 ms a step with 2 threads, 41 ms with 1 (two GEMMs alone: 33 ms).
-GD_NUMBA_THREADS = 1
 
 #: Quantities compared between successive halvings in :func:`train_gradient_flow`.
 FLOW_SERIES = ("risk", "u_dist", "v_dist")
@@ -1259,25 +1254,4 @@ def _replace(traj: Trajectory, **changes: Any) -> Trajectory:
 
 
 # --------------------------------------------------------------------- files
-def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
-    """Write through ``write(fileobj)`` to a temp file beside ``path``, then rename."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        prefix=".tmp-", suffix=os.path.basename(path), dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+_atomic_write = atomic_write  # shared writer (bnbounds/_io.py)
