@@ -281,8 +281,19 @@ def _forward_train(W: Params, data: Dataset, eps: float) -> _Fwd:
     c = W.c.astype(dtype, copy=False)
     with _config.numba_threads(nt := _config.threads_for(data.n * W.m)):
         _k.forward_train(ZT, a, c, eps, nt, N, f)
+    _check_finite(f, N)
     _check_normalizers(W, data, N, eps)
     return _Fwd(ZT, N, f)
+
+
+def _check_finite(f: np.ndarray, N: np.ndarray, *extra: np.ndarray) -> None:
+    """Overflow guard: finite inputs can still overflow (||v_j|| ~ 1e200, say)."""
+    for name, arr in (("N(v_j)", N), ("f(x_i)", f), *(("gradient", e) for e in extra)):
+        if not np.all(np.isfinite(arr)):
+            raise BNBoundsValueError(
+                f"{name} overflowed to a non-finite value (|W| too large for "
+                f"{arr.dtype.name}); rescale the parameters or the data"
+            )
 
 
 # -------------------------------------------------------------------- public
@@ -406,6 +417,7 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
             da,
             dc,
         )
+    _check_finite(fw.f, fw.N, da, dc)
     Xb = data.Xbar if data.dtype == dtype else data.Xbar.astype(dtype)
     dV = fw.ZT @ Xb
     return Params._owned(da, dc, dV)

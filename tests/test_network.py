@@ -408,3 +408,15 @@ def test_gd_step_is_w_minus_eta_grad():
         bn.gd_step(W, data, eta=0)
     with pytest.raises(ValueError, match="eta is -1"):
         bn.gd_step(W, data, eta=-1)
+
+
+def test_overflow_is_an_error_not_a_nan():
+    data = datasets.dyadic(3)
+    W = init_params(4, 3, 0)
+    huge = W.replace(a=W.a * 1e300, c=W.c * 1e300)  # finite inputs, overflowing f
+    for fn in (bn.forward, bn.risk, bn.risk_grad):
+        with pytest.raises(ValueError, match="overflowed to a non-finite value"):
+            fn(huge, data)
+    big_V = W.replace(V=W.V * 1e200)  # ||v_j||_Sigma^2 overflows
+    with pytest.raises(ValueError, match=r"N\(v_j\) overflowed"):
+        bn.forward(big_V, data)
