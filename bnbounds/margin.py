@@ -459,7 +459,12 @@ class DyadicConstruction:
         The exact optimum over ``||a|| <= 1`` at the same V0 (linear SVM on the
         features): what any a-vector can reach with V frozen.
     ratio, ratio_best : float
-        ``gamma / gamma_linear`` for each (gamma_c = 0, Delta_V = 0 here).
+        ``gamma / gamma_linear`` for each (gamma_c = 0, Delta_V = 0 here). A
+        negative minimum admits no gamma_a >= 0 (Assumption 1.2), so ``ratio``
+        is then 0; the signed value is ``min_margin_ratio``.
+    min_margin_ratio : float
+        ``gamma_a / gamma_linear`` before that clipping (negative: the
+        construction misclassifies its worst point).
     claimed_ratio : float
         ``sqrt(d)/40`` (Proposition 1.1).
     kept : int
@@ -474,6 +479,7 @@ class DyadicConstruction:
     gamma_a_best: float
     ratio: float
     ratio_best: float
+    min_margin_ratio: float
     claimed_ratio: float
     kept: int
 
@@ -532,6 +538,7 @@ def dyadic_construction(
         gamma_a_best=gb,
         ratio=gam / gl,
         ratio_best=gb / gl,
+        min_margin_ratio=ga / gl,
         claimed_ratio=math.sqrt(d) / 40,
         kept=kept,
     )

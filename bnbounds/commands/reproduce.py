@@ -246,12 +246,13 @@ def _dyadic(args: argparse.Namespace) -> int:
         f"{max(abs(r['rel_err']) for r in res.linear):.2g}"
     )
     print(
-        f"  {'d':>3} {'m':>5} {'paper a: g/g_lin':>20} {'best a: g/g_lin':>20} "
-        f"{'sqrt(d)/40':>10} {'holds':>6}"
+        f"  {'d':>3} {'m':>5} {'paper a: g/g_lin':>20} {'(signed min)':>20} "
+        f"{'best a: g/g_lin':>20} {'sqrt(d)/40':>10} {'holds':>6}"
     )
     for s in res.summary:
         print(
             f"  {s['d']:>3} {s['m']:>5} {s['ratio_mean']:>11.3f} +-{s['ratio_2se']:<6.3f}"
+            f" {s['min_margin_ratio_mean']:>11.3g} +-{s['min_margin_ratio_2se']:<6.2g}"
             f" {s['ratio_best_mean']:>11.3f} +-{s['ratio_best_2se']:<6.3f} "
             f"{s['claimed']:>10.3f} {s['fraction_holds']:>6.0%}"
         )

@@ -79,6 +79,7 @@ def run_dyadic(
             sel = [r for r in rows if r["d"] == d and r["m"] == m]
             r_mu, r_se = mean_2se([r["ratio"] for r in sel])
             b_mu, b_se = mean_2se([r["ratio_best"] for r in sel])
+            s_mu, s_se = mean_2se([r["min_margin_ratio"] for r in sel])
             summary.append(
                 {
                     "d": d,
@@ -88,6 +89,8 @@ def run_dyadic(
                     "ratio_2se": r_se,
                     "ratio_best_mean": b_mu,
                     "ratio_best_2se": b_se,
+                    "min_margin_ratio_mean": s_mu,
+                    "min_margin_ratio_2se": s_se,
                     "claimed": math.sqrt(d) / 40,
                     "fraction_holds": sum(r["holds"] for r in sel) / len(sel),
                 }
