@@ -50,8 +50,8 @@ __all__ = [
 ]
 
 #: With eps = 0, a neuron counts as degenerate ("N(v_j) numerically zero") when
-#: ||v_j||_Sigma <= NORMALIZER_RTOL * ||v_j|| * max_i ||xbar_i||. The right side
-#: bounds |<v_j, xbar_i>| for every i, and the round-off of a float64 dot product of
+#: ``||v_j||_Sigma <= NORMALIZER_RTOL * ||v_j|| * max_i ||xbar_i||``. The right side
+#: bounds ``|<v_j, xbar_i>|`` for every i, and the round-off of a float64 dot product of
 #: length d is about d * 2.2e-16 of it, so 1e-10 leaves a wide margin for d <= 10^5
 #: while flagging every v_j orthogonal to all centred points.
 NORMALIZER_RTOL = 1e-10
