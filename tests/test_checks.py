@@ -113,3 +113,23 @@ def test_cli_known_violation_does_not_fail():
     from bnbounds import cli
 
     assert cli.main(["check", "--lemma", "F.1", "--no-progress"]) == 0
+
+
+def test_cli_new_violation_fails_and_writes_a_witness(tmp_path, monkeypatch, capsys):
+    """Exit code 1 when a violation under met hypotheses is not documented yet."""
+    from bnbounds import cli
+    from bnbounds.checks import witnesses
+
+    monkeypatch.setattr(witnesses, "known_claims", lambda: set())  # nothing documented
+    wdir = tmp_path / "w"
+    js = tmp_path / "o.json"
+    rc = cli.main(["check", "--lemma", "F.1", "--no-progress", "--witness-dir", str(wdir),
+                   "--json", str(js)])
+    assert rc == 1
+    assert "(NEW)" in capsys.readouterr().out
+    data = json.loads(js.read_text())
+    f1 = next(c for c in data["claims"] if c["id"] == "F.1")
+    assert f1["verdict"] == "violated" and not f1["known"]
+    stored = json.loads((wdir / "F.1.json").read_text())
+    assert stored["claim"] == "F.1"
+    assert witnesses.replay(stored)["reproduced"]
