@@ -279,7 +279,11 @@ def _forward_train(W: Params, data: Dataset, eps: float) -> _Fwd:
     f = np.empty(data.n, dtype=dtype)
     a = W.a.astype(dtype, copy=False)
     c = W.c.astype(dtype, copy=False)
-    with _config.numba_threads(nt := _config.threads_for(data.n * W.m)):
+    # Overflow is detected explicitly just below (_check_finite); without JIT the
+    # kernel runs on NumPy scalars, which would warn instead.
+    with _config.numba_threads(nt := _config.threads_for(data.n * W.m)), np.errstate(
+        over="ignore", invalid="ignore"
+    ):
         _k.forward_train(ZT, a, c, eps, nt, N, f)
     _check_finite(f, N)
     _check_normalizers(W, data, N, eps)
@@ -407,7 +411,9 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
     dtype = fw.ZT.dtype
     da = np.empty(W.m, dtype=dtype)
     dc = np.empty(W.m, dtype=dtype)
-    with _config.numba_threads(_config.threads_for(fw.ZT.size)):
+    with _config.numba_threads(_config.threads_for(fw.ZT.size)), np.errstate(
+        over="ignore", invalid="ignore"
+    ):
         _k.backward_inplace(
             fw.ZT,
             W.a.astype(dtype, copy=False),
