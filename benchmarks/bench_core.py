@@ -88,7 +88,29 @@ def run(quick: bool) -> list[dict[str, object]]:
                 row["gd_step/torch"] = ts / tt
             rows.append(row)
             print(_fmt(row), flush=True)
+    rows.append(float32_row(quick))
     return rows
+
+
+def float32_row(quick: bool) -> dict[str, object]:
+    """gd_step in float32 against float64 at n = 1000, d = 3072 (documented: ~2x GEMMs)."""
+    n, d, m = 1000, 3072, 256 if quick else 1024
+    data64 = bn.datasets.linearly_separable(n, d, rng=1)
+    data32 = bn.Dataset(data64.X, data64.y, dtype=np.float32)
+    W64 = bn.init_params(m, d, 2)
+    W32 = bn.init_params(m, d, 2, dtype=np.float32)
+    Xb32 = data32.Xbar
+    GT32 = np.ascontiguousarray(np.random.default_rng(3).standard_normal((m, n)), np.float32)
+    t64 = timeit(lambda: bn.gd_step(W64, data64, eta=0.1, eps=1e-5))
+    t32 = timeit(lambda: bn.gd_step(W32, data32, eta=0.1, eps=1e-5))
+    f32 = timeit(lambda: W32.V @ Xb32.T) + timeit(lambda: GT32 @ Xb32)
+    row = {"n": n, "d": d, "m": m, "dtype": "float32",
+           "gd_step_ms": 1e3 * t32, "gd_step_f64_ms": 1e3 * t64,
+           "gd_step(f64)/gd_step(f32)": t64 / t32,
+           "gd_step(f32)/(gemm1+gemm2, f32)": t32 / f32}
+    print(f"float32 n={n} d={d} m={m}  gd_step(f64)/gd_step(f32)={t64 / t32:.2f}  "
+          f"gd_step(f32)/(2 GEMMs f32)={t32 / f32:.3f}  gd_step={1e3 * t32:.1f}ms", flush=True)
+    return row
 
 
 def _fmt(row: dict[str, object]) -> str:
