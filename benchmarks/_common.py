@@ -10,7 +10,9 @@ from collections.abc import Callable
 import numpy as np
 
 
-def timeit(fn: Callable[[], object], *, repeat: int = 5, min_time: float = 0.2) -> float:
+def timeit(
+    fn: Callable[[], object], *, repeat: int = 5, min_time: float = 0.2
+) -> float:
     """Median seconds per call over ``repeat`` rounds of >= ``min_time`` each."""
     fn()  # warm (JIT cache load, BLAS thread start-up)
     t0 = time.perf_counter()
@@ -46,7 +48,10 @@ def machine() -> dict[str, object]:
         from threadpoolctl import threadpool_info
 
         info["blas"] = [
-            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            {
+                k: p.get(k)
+                for k in ("internal_api", "version", "num_threads", "architecture")
+            }
             for p in threadpool_info()
             if p.get("user_api") == "blas"
         ]
@@ -78,5 +83,7 @@ def print_machine(info: dict[str, object]) -> None:
         print(f"# {k}: {v}")
     la = info.get("loadavg")
     if isinstance(la, tuple) and la[0] > 0.5:
-        print(f"# WARNING: 1-minute load average {la[0]:.2f}: the machine is not idle; "
-              "ratios may be noisy, rerun when it is")
+        print(
+            f"# WARNING: 1-minute load average {la[0]:.2f}: the machine is not idle; "
+            "ratios may be noisy, rerun when it is"
+        )

@@ -40,13 +40,19 @@ def main() -> int:
     worst = {"ref": 0.0, "fd": 0.0, "bn": 0.0}
     used = {"ref": 0, "fd": 0}
     for k in range(args.problems):
-        n, d, m = int(gen.integers(3, 13)), int(gen.integers(1, 9)), int(gen.integers(1, 11))
+        n, d, m = (
+            int(gen.integers(3, 13)),
+            int(gen.integers(1, 9)),
+            int(gen.integers(1, 11)),
+        )
         eps = [0.0, 1e-3, 0.5][k % 3]
         if k % 10 == 0:
             d = int(gen.integers(2, 7))
             data = bn.datasets.dyadic(d)
         else:
-            data = bn.Dataset(gen.standard_normal((n, d)), gen.choice([-1.0, 1.0], n)).scaled()
+            data = bn.Dataset(
+                gen.standard_normal((n, d)), gen.choice([-1.0, 1.0], n)
+            ).scaled()
         W = bn.init_params(m, data.d, gen)
         W = W.replace(c=gen.standard_normal(m))
         if eps == 0 and bn.normalizers(W, data).min() < 1e-3:
@@ -54,26 +60,41 @@ def main() -> int:
         g = bn.risk_grad(W, data, eps)
         ga, gc, gV = ref.risk_grad(W.a, W.c, W.V, data.X, data.y, eps)
         e = np.concatenate([ga, gc, gV.ravel()])
-        worst["ref"] = max(worst["ref"], np.linalg.norm(flat(g) - e) / np.linalg.norm(e))
+        worst["ref"] = max(
+            worst["ref"], np.linalg.norm(flat(g) - e) / np.linalg.norm(e)
+        )
         used["ref"] += 1
         f = bn.forward(W, data, eps=eps)
         fb = ref.batchnorm_forward(W.a, W.c, W.V, data.X, eps)
-        worst["bn"] = max(worst["bn"], np.linalg.norm(f - fb) / max(np.linalg.norm(fb), 1e-300))
-        D = bn.Params(gen.standard_normal(m), gen.standard_normal(m),
-                      gen.standard_normal((m, data.d)))
+        worst["bn"] = max(
+            worst["bn"], np.linalg.norm(f - fb) / max(np.linalg.norm(fb), 1e-300)
+        )
+        D = bn.Params(
+            gen.standard_normal(m),
+            gen.standard_normal(m),
+            gen.standard_normal((m, data.d)),
+        )
         D = D / D.norm()
         N = bn.normalizers(W, data, eps)
         U = data.Xbar @ W.V.T / N * W.c
         if np.abs(U).min() < 1e-3:
             continue  # too close to a ReLU kink for a step of 1e-5
         fd = (bn.risk(W + H * D, data, eps) - bn.risk(W - H * D, data, eps)) / (2 * H)
-        worst["fd"] = max(worst["fd"], abs(fd - flat(g) @ flat(D)) / np.linalg.norm(flat(g)))
+        worst["fd"] = max(
+            worst["fd"], abs(fd - flat(g) @ flat(D)) / np.linalg.norm(flat(g))
+        )
         used["fd"] += 1
-    print(f"risk_grad vs literal reference : max norm-relative error {worst['ref']:.2e} "
-          f"over {used['ref']} problems (bar 1e-10)")
-    print(f"central differences (h = 1e-5) : max norm-relative error {worst['fd']:.2e} "
-          f"over {used['fd']} problems (bar 1e-6)")
-    print(f"f vs batch-norm computation    : max relative error {worst['bn']:.2e} (bar 1e-10)")
+    print(
+        f"risk_grad vs literal reference : max norm-relative error {worst['ref']:.2e} "
+        f"over {used['ref']} problems (bar 1e-10)"
+    )
+    print(
+        f"central differences (h = 1e-5) : max norm-relative error {worst['fd']:.2e} "
+        f"over {used['fd']} problems (bar 1e-6)"
+    )
+    print(
+        f"f vs batch-norm computation    : max relative error {worst['bn']:.2e} (bar 1e-10)"
+    )
     return 0
 
 

@@ -73,9 +73,14 @@ def run(quick: bool) -> list[dict[str, object]]:
             ts = timeit(lambda: bn.gd_step(W, data, eta=0.1, eps=eps))
             ts0 = timeit(lambda: bn.gd_step(W, data, eta=0.1, eps=0.0))
             row = {
-                "n": n, "d": d, "m": m,
-                "gemm1_ms": 1e3 * t1, "gemm2_ms": 1e3 * t2,
-                "forward_ms": 1e3 * tf, "grad_ms": 1e3 * tg, "gd_step_ms": 1e3 * ts,
+                "n": n,
+                "d": d,
+                "m": m,
+                "gemm1_ms": 1e3 * t1,
+                "gemm2_ms": 1e3 * t2,
+                "forward_ms": 1e3 * tf,
+                "grad_ms": 1e3 * tg,
+                "gd_step_ms": 1e3 * ts,
                 "forward/gemm1": tf / t1,
                 "grad/(gemm1+gemm2)": tg / (t1 + t2),
                 "gd_step/(gemm1+gemm2)": ts / (t1 + t2),
@@ -100,16 +105,27 @@ def float32_row(quick: bool) -> dict[str, object]:
     W64 = bn.init_params(m, d, 2)
     W32 = bn.init_params(m, d, 2, dtype=np.float32)
     Xb32 = data32.Xbar
-    GT32 = np.ascontiguousarray(np.random.default_rng(3).standard_normal((m, n)), np.float32)
+    GT32 = np.ascontiguousarray(
+        np.random.default_rng(3).standard_normal((m, n)), np.float32
+    )
     t64 = timeit(lambda: bn.gd_step(W64, data64, eta=0.1, eps=1e-5))
     t32 = timeit(lambda: bn.gd_step(W32, data32, eta=0.1, eps=1e-5))
     f32 = timeit(lambda: W32.V @ Xb32.T) + timeit(lambda: GT32 @ Xb32)
-    row = {"n": n, "d": d, "m": m, "dtype": "float32",
-           "gd_step_ms": 1e3 * t32, "gd_step_f64_ms": 1e3 * t64,
-           "gd_step(f64)/gd_step(f32)": t64 / t32,
-           "gd_step(f32)/(gemm1+gemm2, f32)": t32 / f32}
-    print(f"float32 n={n} d={d} m={m}  gd_step(f64)/gd_step(f32)={t64 / t32:.2f}  "
-          f"gd_step(f32)/(2 GEMMs f32)={t32 / f32:.3f}  gd_step={1e3 * t32:.1f}ms", flush=True)
+    row = {
+        "n": n,
+        "d": d,
+        "m": m,
+        "dtype": "float32",
+        "gd_step_ms": 1e3 * t32,
+        "gd_step_f64_ms": 1e3 * t64,
+        "gd_step(f64)/gd_step(f32)": t64 / t32,
+        "gd_step(f32)/(gemm1+gemm2, f32)": t32 / f32,
+    }
+    print(
+        f"float32 n={n} d={d} m={m}  gd_step(f64)/gd_step(f32)={t64 / t32:.2f}  "
+        f"gd_step(f32)/(2 GEMMs f32)={t32 / f32:.3f}  gd_step={1e3 * t32:.1f}ms",
+        flush=True,
+    )
     return row
 
 
@@ -131,7 +147,9 @@ def main() -> int:
     print_machine(info)
     rows = run(args.quick)
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2, default=str))
+        args.json.write_text(
+            json.dumps({"machine": info, "rows": rows}, indent=2, default=str)
+        )
     return 0
 
 

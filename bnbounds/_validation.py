@@ -73,7 +73,9 @@ def check_positive(value: Any, name: str, *, integer: bool = False) -> float | i
     try:
         v = int(value) if integer else float(value)
     except (TypeError, ValueError):
-        raise BNBoundsValueError(f"{name} is {value!r}; expected a number > 0") from None
+        raise BNBoundsValueError(
+            f"{name} is {value!r}; expected a number > 0"
+        ) from None
     if integer and v != value:
         raise BNBoundsValueError(f"{name} is {value!r}; expected an integer > 0")
     if not np.isfinite(v) or v <= 0:

@@ -105,7 +105,9 @@ class Dataset:
                 f"y has {y_raw.shape[0]} labels but X has {n} points; expected equal"
             )
         if y_raw.dtype.kind not in "fiub":
-            raise BNBoundsValueError(f"y has dtype {y_raw.dtype}; expected -1/+1 labels")
+            raise BNBoundsValueError(
+                f"y has dtype {y_raw.dtype}; expected -1/+1 labels"
+            )
         y = y_raw.astype(np.float64)
         bad = ~((y == 1.0) | (y == -1.0))
         if bad.any():
@@ -223,7 +225,9 @@ class Dataset:
         v = as_float_array(v, "v", dtype=np.float64)
         xb = np.asarray(self.Xbar, dtype=np.float64)
         if v.shape[-1] != self.d:
-            raise BNBoundsValueError(f"v has shape {v.shape}; last axis must be {self.d}")
+            raise BNBoundsValueError(
+                f"v has shape {v.shape}; last axis must be {self.d}"
+            )
         return ((v @ xb.T) @ xb) / self.n
 
     def center(self, X: Any) -> np.ndarray:

@@ -86,7 +86,9 @@ def linearly_separable(
     return _finish(X, y, scale)
 
 
-def xor(n: int, d: int = 2, *, noise: float = 0.05, rng: Any = None, scale: bool = True) -> Dataset:
+def xor(
+    n: int, d: int = 2, *, noise: float = 0.05, rng: Any = None, scale: bool = True
+) -> Dataset:
     """An XOR-like set: label = sign(x_1 x_2), separable only nonlinearly.
 
     Points are the four corners (+-1, +-1) in the first two coordinates plus
@@ -106,8 +108,9 @@ def xor(n: int, d: int = 2, *, noise: float = 0.05, rng: Any = None, scale: bool
     return _finish(X, y, scale)
 
 
-def rank_deficient(n: int, d: int, *, rank: int | None = None, rng: Any = None,
-                   scale: bool = True) -> Dataset:
+def rank_deficient(
+    n: int, d: int, *, rank: int | None = None, rng: Any = None, scale: bool = True
+) -> Dataset:
     """Points on a random ``rank``-dimensional subspace of R^d (default n - 1 < d).
 
     Labels come from a random direction inside the subspace, so the set is linearly
@@ -153,9 +156,7 @@ def features_of_different_scales(
     return _finish(Z * scales, y, scale)
 
 
-def load_digits_pair(
-    pos: int = 0, neg: int = 1, *, scale: bool = True
-) -> Dataset:
+def load_digits_pair(pos: int = 0, neg: int = 1, *, scale: bool = True) -> Dataset:
     """Two classes of scikit-learn's bundled 8x8 digits (a real data set, no download).
 
     ``pos`` gets label +1 and ``neg`` label -1; pixels as floats (d = 64).

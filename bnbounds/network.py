@@ -92,9 +92,13 @@ class Params:
         a = as_float_array(self.a, "a", ndim=1, dtype=V.dtype)
         c = as_float_array(self.c, "c", ndim=1, dtype=V.dtype)
         if a.shape != (m,):
-            raise BNBoundsValueError(f"a has shape {a.shape}; expected ({m},) to match V")
+            raise BNBoundsValueError(
+                f"a has shape {a.shape}; expected ({m},) to match V"
+            )
         if c.shape != (m,):
-            raise BNBoundsValueError(f"c has shape {c.shape}; expected ({m},) to match V")
+            raise BNBoundsValueError(
+                f"c has shape {c.shape}; expected ({m},) to match V"
+            )
         for name, arr in (("a", a), ("c", c), ("V", V)):
             if arr is getattr(self, name):
                 arr = arr.copy()
@@ -152,7 +156,9 @@ class Params:
 
     def norm(self) -> float:
         """Euclidean norm of (a, c, V)."""
-        return float(np.sqrt(self.a @ self.a + self.c @ self.c + np.sum(self.V * self.V)))
+        return float(
+            np.sqrt(self.a @ self.a + self.c @ self.c + np.sum(self.V * self.V))
+        )
 
     def u_norm(self) -> float:
         """``||U|| = ||(a, c)||``."""
@@ -162,7 +168,9 @@ class Params:
         """A copy with some of a, c, V replaced (like ``dataclasses.replace``)."""
         unknown = set(changes) - {"a", "c", "V"}
         if unknown:
-            raise TypeError(f"Params has no field(s) {sorted(unknown)}; expected a, c, V")
+            raise TypeError(
+                f"Params has no field(s) {sorted(unknown)}; expected a, c, V"
+            )
         return Params(
             changes.get("a", self.a), changes.get("c", self.c), changes.get("V", self.V)
         )
@@ -281,8 +289,9 @@ def _forward_train(W: Params, data: Dataset, eps: float) -> _Fwd:
     c = W.c.astype(dtype, copy=False)
     # Overflow is detected explicitly just below (_check_finite); without JIT the
     # kernel runs on NumPy scalars, which would warn instead.
-    with _config.numba_threads(nt := _config.threads_for(data.n * W.m)), np.errstate(
-        over="ignore", invalid="ignore"
+    with (
+        _config.numba_threads(nt := _config.threads_for(data.n * W.m)),
+        np.errstate(over="ignore", invalid="ignore"),
     ):
         _k.forward_train(ZT, a, c, eps, nt, N, f)
     _check_finite(f, N)
@@ -411,8 +420,9 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
     dtype = fw.ZT.dtype
     da = np.empty(W.m, dtype=dtype)
     dc = np.empty(W.m, dtype=dtype)
-    with _config.numba_threads(_config.threads_for(fw.ZT.size)), np.errstate(
-        over="ignore", invalid="ignore"
+    with (
+        _config.numba_threads(_config.threads_for(fw.ZT.size)),
+        np.errstate(over="ignore", invalid="ignore"),
     ):
         _k.backward_inplace(
             fw.ZT,
@@ -548,8 +558,12 @@ def example_grad_norms(W: Params, data: Dataset, eps: float = 0.0) -> ExampleGra
     """
     _check_pair(W, data)
     eps = check_eps(eps)
-    W64 = W if W.dtype == np.float64 else Params(
-        W.a.astype(np.float64), W.c.astype(np.float64), W.V.astype(np.float64)
+    W64 = (
+        W
+        if W.dtype == np.float64
+        else Params(
+            W.a.astype(np.float64), W.c.astype(np.float64), W.V.astype(np.float64)
+        )
     )
     data64 = data if data.dtype == np.float64 else Dataset(data.X, data.y)
     fw = _forward_train(W64, data64, eps)
@@ -563,7 +577,15 @@ def example_grad_norms(W: Params, data: Dataset, eps: float = 0.0) -> ExampleGra
     gv = np.empty(data64.n)
     with _config.numba_threads(nt := _config.threads_for(fw.ZT.size)):
         _k.example_grad_norms(
-            fw.ZT, PT, W64.a, W64.c, fw.N, np.ascontiguousarray(data64.xbar_sq_norms),
-            q, nt, gu, gv,
+            fw.ZT,
+            PT,
+            W64.a,
+            W64.c,
+            fw.N,
+            np.ascontiguousarray(data64.xbar_sq_norms),
+            q,
+            nt,
+            gu,
+            gv,
         )
     return ExampleGradNorms(gu, gv)

@@ -24,7 +24,9 @@ def test_mu_xbar_sigma_match_definition(rng):
     V = rng.standard_normal((5, 7))
     expected = np.sqrt(np.einsum("jk,kl,jl->j", V, sigma, V))
     np.testing.assert_allclose(data.sigma_norms(V), expected, rtol=1e-12)
-    np.testing.assert_allclose(data.sigma_matvec(V[0]), sigma @ V[0], rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(
+        data.sigma_matvec(V[0]), sigma @ V[0], rtol=1e-11, atol=1e-13
+    )
 
 
 def test_basis_reconstructs_sigma(rng):

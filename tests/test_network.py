@@ -108,7 +108,9 @@ def test_forward_on_dyadic_against_batchnorm():
     W = init_params(64, 10, 3)
     for eps in (0.0, 1e-5):
         f = bn.forward(W, data, eps=eps)
-        assert norm_rel(f, ref.batchnorm_forward(W.a, W.c, W.V, data.X, eps)) <= REF_RTOL
+        assert (
+            norm_rel(f, ref.batchnorm_forward(W.a, W.c, W.V, data.X, eps)) <= REF_RTOL
+        )
 
 
 def test_risk_margins_and_loss_stability():
@@ -190,7 +192,9 @@ def test_risk_grad_against_central_differences(p):
     data, W = random_problem(seed, n, d, m, c_sign=c_sign)
     assume(eps > 0 or bn.normalizers(W, data, 0.0).min() > 1e-3)
     gen = np.random.default_rng(seed + 7)
-    D = Params(gen.standard_normal(m), gen.standard_normal(m), gen.standard_normal((m, d)))
+    D = Params(
+        gen.standard_normal(m), gen.standard_normal(m), gen.standard_normal((m, d))
+    )
     D = D / D.norm()
     # away from ReLU kinks: the activation pattern is the same at W +- h D
     pat = _pattern(W, data, eps)
@@ -254,21 +258,34 @@ def test_homogeneity_and_invariances(p, s):
     tol = INV_RTOL * (np.abs(W.a) @ np.abs(W.c) * 4 + 1e-300)
     # 1-homogeneous in a (any real s, here also -s)
     for t in (s, -s):
-        np.testing.assert_allclose(bn.forward(W.replace(a=t * W.a), data, eps=eps),
-                                   t * f, rtol=INV_RTOL, atol=abs(t) * tol)
+        np.testing.assert_allclose(
+            bn.forward(W.replace(a=t * W.a), data, eps=eps),
+            t * f,
+            rtol=INV_RTOL,
+            atol=abs(t) * tol,
+        )
     # positively 1-homogeneous in c
-    np.testing.assert_allclose(bn.forward(W.replace(c=s * W.c), data, eps=eps),
-                               s * f, rtol=INV_RTOL, atol=s * tol)
+    np.testing.assert_allclose(
+        bn.forward(W.replace(c=s * W.c), data, eps=eps),
+        s * f,
+        rtol=INV_RTOL,
+        atol=s * tol,
+    )
     # eps = 0: scaling each v_j by its own s_j > 0 changes nothing
     f0 = bn.forward(W, data, eps=0.0)
     sj = np.random.default_rng(seed).uniform(0.01, 100.0, size=m)
-    np.testing.assert_allclose(bn.forward(W.replace(V=W.V * sj[:, None]), data),
-                               f0, rtol=1e-11, atol=tol)
+    np.testing.assert_allclose(
+        bn.forward(W.replace(V=W.V * sj[:, None]), data), f0, rtol=1e-11, atol=tol
+    )
     # f depends on X only through X - mu: shift every point by the same t
     shift = np.random.default_rng(seed + 3).standard_normal(d) * 10
     shifted = Dataset(data.X + shift, data.y)
-    np.testing.assert_allclose(bn.forward(W, shifted, eps=eps), f, rtol=1e-9,
-                               atol=1e-9 * (np.abs(W.a) @ np.abs(W.c) + 1e-300))
+    np.testing.assert_allclose(
+        bn.forward(W, shifted, eps=eps),
+        f,
+        rtol=1e-9,
+        atol=1e-9 * (np.abs(W.a) @ np.abs(W.c) + 1e-300),
+    )
     # permuting hidden units leaves f unchanged
     perm = np.random.default_rng(seed + 5).permutation(m)
     Wp = Params(W.a[perm], W.c[perm], W.V[perm])
@@ -329,7 +346,7 @@ def test_init_params_distribution_and_seed():
 
 def test_params_are_immutable_and_arithmetic():
     W = init_params(3, 2, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         W.a[0] = 5.0
     with pytest.raises(AttributeError):
         W.a = np.zeros(3)
@@ -377,7 +394,9 @@ def test_zero_normalizer_with_eps_zero_is_an_error():
     data = Dataset(X, [1, -1, 1])
     W = Params([1.0, 1.0], [1.0, 1.0], [[1.0, 0.0], [0.0, 3.0]])
     for fn in (bn.forward, bn.risk, bn.risk_grad, bn.margins, bn.example_grad_norms):
-        with pytest.raises(ValueError, match=r"N\(v_j\) is zero or numerically zero.*j = 1"):
+        with pytest.raises(
+            ValueError, match=r"N\(v_j\) is zero or numerically zero.*j = 1"
+        ):
             fn(W, data)
     # numerically zero: a tiny component along the data, below NORMALIZER_RTOL
     Wt = Params([1.0], [1.0], [[1e-3 * NORMALIZER_RTOL, 1.0]])
@@ -400,7 +419,9 @@ def test_gd_step_is_w_minus_eta_grad():
     np.testing.assert_allclose(step.params.V, Wn.V, rtol=0, atol=1e-15)
     np.testing.assert_allclose(step.params.a, Wn.a, rtol=0, atol=1e-15)
     np.testing.assert_allclose(step.params.c, Wn.c, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(step.params.v_sq_norms, np.sum(Wn.V**2, axis=1), rtol=1e-14)
+    np.testing.assert_allclose(
+        step.params.v_sq_norms, np.sum(Wn.V**2, axis=1), rtol=1e-14
+    )
     assert step.risk == pytest.approx(rg.risk, rel=1e-15)
     assert step.grad_sq_norm == pytest.approx(rg.grad.norm() ** 2, rel=1e-12)
     assert bn.risk(step.params, data) < rg.risk  # a small step decreases the risk

@@ -18,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "norms and the normalisers."
         ),
     )
-    p.add_argument("--d", type=int, default=8, help="dimension of the dyadic set (2d points)")
+    p.add_argument(
+        "--d", type=int, default=8, help="dimension of the dyadic set (2d points)"
+    )
     p.add_argument("--m", type=int, default=256, help="width")
     p.add_argument("--eps", type=float, default=0.0, help="batch-norm eps")
     p.add_argument("--seed", type=int, default=0)
@@ -59,16 +61,24 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"bnbounds info: dyadic set d = {args.d} (n = {data.n}), width m = {args.m}, "
-          f"eps = {args.eps}, seed = {args.seed}")
+    print(
+        f"bnbounds info: dyadic set d = {args.d} (n = {data.n}), width m = {args.m}, "
+        f"eps = {args.eps}, seed = {args.seed}"
+    )
     print(f"  risk R(W0)          = {rg.risk:.6g}")
     print(f"  training error      = {rg.train_error:.4g}")
     print(f"  ||dR/da||           = {out['grad_norm']['a']:.6g}")
     print(f"  ||dR/dc||           = {out['grad_norm']['c']:.6g}")
     print(f"  ||dR/dV||           = {out['grad_norm']['V']:.6g}")
-    print(f"  max_j 1/N(v_j)      = {out['max_1_over_N']:.6g}   (eps_N of Assumption 1.1)")
-    print(f"  {'i':>3} {'y_i':>4} {'f(x_i)':>12} {'p_i':>12} {'|grad_U p_i|^2':>15} {'|grad_V p_i|^2':>15}")
+    print(
+        f"  max_j 1/N(v_j)      = {out['max_1_over_N']:.6g}   (eps_N of Assumption 1.1)"
+    )
+    print(
+        f"  {'i':>3} {'y_i':>4} {'f(x_i)':>12} {'p_i':>12} {'|grad_U p_i|^2':>15} {'|grad_V p_i|^2':>15}"
+    )
     for i in range(data.n):
-        print(f"  {i:>3} {int(data.y[i]):>4} {rg.f[i]:>12.5g} {p[i]:>12.5g} "
-              f"{gn.U[i]:>15.5g} {gn.V[i]:>15.5g}")
+        print(
+            f"  {i:>3} {int(data.y[i]):>4} {rg.f[i]:>12.5g} {p[i]:>12.5g} "
+            f"{gn.U[i]:>15.5g} {gn.V[i]:>15.5g}"
+        )
     return 0
