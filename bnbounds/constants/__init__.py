@@ -9,7 +9,7 @@ lemma_b2, lemma_b2_printed, LemmaB2Constants
     Lemma B.2 in general form and the paper's instantiation (eq. (23)).
 CLAIMS, claim, Claim
     Registry: claim id -> right-hand side, hypotheses and source of one inequality.
-theorem_2_1, theorem_2_2, TheoremBounds, steps_for_error, Inversion, VARIANTS
+theorem_2_1, theorem_2_2, TheoremBounds, steps_for_error, Inversion, VARIANTS, step_size
     Theorems 2.1 / 2.2 in every printed variant, evaluated at a point.
 consistency_report, instantiation_checks, step_checks, variant_differences, prop_1_1
     Where the printings disagree, and where a printed constant is not implied.
@@ -35,6 +35,8 @@ from .theorems import (
     Inversion,
     TheoremBounds,
     TheoremVariant,
+    quantity,
+    step_size,
     steps_for_error,
     theorem_2_1,
     theorem_2_2,
@@ -60,6 +62,8 @@ __all__ = [
     "lemma_b2_printed",
     "prop_1_1",
     "step_checks",
+    "quantity",
+    "step_size",
     "steps_for_error",
     "symbols",
     "theorem_2_1",

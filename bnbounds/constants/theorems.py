@@ -15,6 +15,7 @@ mpmath, so ``delta * exp(d/8)`` at ``d = 1e5`` does not overflow) and return a f
 
 from __future__ import annotations
 
+import math
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from ._numeric import (
     as_number,
     bisect_log,
     compiled,
+    evaluate_float,
     log10,
     to_jsonable,
     to_mpf,
@@ -40,6 +42,8 @@ __all__ = [
     "Inversion",
     "TheoremBounds",
     "TheoremVariant",
+    "quantity",
+    "step_size",
     "steps_for_error",
     "theorem_2_1",
     "theorem_2_2",
@@ -905,3 +909,36 @@ def steps_for_error(
 def variant_expr(theorem: str, name: str, quantity: str) -> sp.Expr:
     """The SymPy expression of ``quantity`` in a variant (e.g. ``"test_error_bound"``)."""
     return variant(theorem, name).exprs[quantity]
+
+
+def step_size(
+    *, gamma: float, eps_N: float, m: int, theorem: str = "2.1", variant: str = "main"
+) -> float:
+    """The theorem's learning rate at width ``m``, as a float (one source of truth).
+
+    .. math::
+
+        \\eta = \\frac{1}{28\\,\\epsilon_N\\,\\gamma^{2/3} m^{1/3}}
+        \\quad\\text{(Theorems 2.1 and 2.2, main text)}
+
+    Evaluates the ``eta`` expression of the chosen variant, so training code passes
+    ``eta=step_size(...)`` instead of re-typing the formula.
+    """
+    return quantity("eta", theorem=theorem, variant=variant, gamma=gamma, eps_N=eps_N, m=m)
+
+
+def quantity(
+    name: str, *, theorem: str = "2.1", variant: str = "main", **values: float
+) -> float:
+    """One quantity of a theorem variant (``"eta"``, ``"R"``, ``"R_V"``,
+    ``"movement_U"``, ``"test_error_bound"``, ...) as a float at ``values``.
+
+    For code that needs a single number (training runs, plots) without building a
+    whole :class:`TheoremBounds`; missing inputs are named in the error.
+    """
+    for key, v in values.items():
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ConstantsValueError(f"{key} is {v!r}; expected a finite number > 0")
+    expr = variant_expr(theorem, variant, name)
+    needed = {sym.name for sym in expr.free_symbols}
+    return evaluate_float(expr, {k: v for k, v in values.items() if k in needed})

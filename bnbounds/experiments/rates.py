@@ -30,8 +30,14 @@ STATED_SLOPE = -1.0
 
 
 def theorem_eta(eps_N: float, gamma: float, m: int) -> float:
-    """``eta = 1 / (28 eps_N gamma^(2/3) m^(1/3))`` (Theorems 2.1 and 2.2)."""
-    return 1.0 / (28.0 * eps_N * gamma ** (2.0 / 3.0) * m ** (1.0 / 3.0))
+    """``eta = 1 / (28 eps_N gamma^(2/3) m^(1/3))`` (Theorems 2.1 and 2.2).
+
+    Evaluated by :func:`bnbounds.constants.step_size` (the SymPy layer is the one
+    source of truth for the theorems' constants).
+    """
+    from ..constants import step_size
+
+    return step_size(gamma=float(gamma), eps_N=float(eps_N), m=int(m))
 
 
 def fit_loglog_slope(
@@ -81,6 +87,7 @@ def run_rates(
     frozen-V BN margin of W0 (:func:`bnbounds.margin.bn_margin`) and
     ``eps_N = max_j 1/N(v_j)`` of W0 (Assumption 1.1, eps = 0).
     """
+    from ..constants import quantity
     from ..train import train_gd, train_sgd
 
     rows, curves = [], []
@@ -121,20 +128,13 @@ def run_rates(
             te = np.asarray(T.test_error)
             slope, used = fit_loglog_slope(t, te, t_min=1.0)
             tt = float(t[-1])
-            if method == "sgd":
-                bound = (
-                    2**15 * eps_N**4 / (gamma**2 * tt) + 4 * math.log(1 / delta) / tt
-                )
-                r_u = gamma ** (1 / 3) * m ** (1 / 6) / (27 * eps_N)
-            else:
-                bound = (
-                    2**17
-                    * m ** (1 / 3)
-                    * eps_N**4
-                    / (gamma ** (1 / 3) * tt * math.sqrt(train.n))
-                    + 4 * math.log(1 / delta) / tt
-                )
-                r_u = 8.0
+            # the theorems' own expressions (bnbounds.constants), not copies
+            thm = "2.1" if method == "sgd" else "2.2"
+            point = {"gamma": gamma, "eps_N": eps_N, "m": m, "n": train.n,
+                     "delta": delta, "t": tt}
+            bound = quantity("test_error_bound", theorem=thm, **point)
+            r_u = quantity("movement_U", theorem=thm, **point)
+            r_v = quantity("movement_V", theorem=thm, **point)
             rows.append(
                 {
                     "method": method,
@@ -153,7 +153,7 @@ def run_rates(
                     "max_u_dist": float(np.max(T.u_dist)),
                     "radius_U": r_u,
                     "max_v_dist": float(np.max(T.v_dist)),
-                    "radius_V": 1 / (2 * eps_N),
+                    "radius_V": r_v,
                 }
             )
             curves.append(
