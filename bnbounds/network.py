@@ -236,14 +236,15 @@ def init_params(m: int, d: int, rng: Any = None, *, dtype: Any = np.float64) -> 
 
 
 # ---------------------------------------------------------------- validation
-def _check_pair(W: Params, data: Dataset) -> None:
+def _check_pair(W: Params, data: Dataset, name: str = "W") -> None:
+    """``W`` is a Params and ``data`` a Dataset of the same d (errors say ``name``)."""
     if not isinstance(W, Params):
-        raise TypeError(f"W is {type(W).__name__}; expected bnbounds.Params")
+        raise TypeError(f"{name} is {type(W).__name__}; expected bnbounds.Params")
     if not isinstance(data, Dataset):
         raise TypeError(f"data is {type(data).__name__}; expected bnbounds.Dataset")
     if W.d != data.d:
         raise BNBoundsValueError(
-            f"W has input dimension d = {W.d} but the data have d = {data.d}"
+            f"{name} has input dimension d = {W.d} but the data have d = {data.d}"
         )
 
 
@@ -439,18 +440,25 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
     return Params._owned(da, dc, dV)
 
 
+def _forward_and_dloss(
+    W: Params, data: Dataset, eps: float
+) -> tuple[_Fwd, np.ndarray, float, float, float]:
+    """Forward pass, then risk, training error, mean |l'| and g_i = y_i l'(p_i) / n."""
+    fw = _forward_train(W, data, eps)
+    g = np.empty(data.n, dtype=np.float64)
+    r, err, mad = _k.risk_and_dloss(
+        fw.f.astype(np.float64, copy=False), data.y.astype(np.float64, copy=False), g
+    )
+    return fw, g, r, err, mad
+
+
 def risk_and_grad(W: Params, data: Dataset, eps: float = 0.0) -> RiskGrad:
     """Risk and its exact gradient (a Clarke-differential element, ReLU'(0) = 0).
 
     Two GEMMs (``V @ Xbar.T`` and ``G^T @ Xbar``) and two fused O(nm) passes.
     """
     _check_pair(W, data)
-    eps = check_eps(eps)
-    fw = _forward_train(W, data, eps)
-    g = np.empty(data.n, dtype=np.float64)
-    r, err, mad = _k.risk_and_dloss(
-        fw.f.astype(np.float64, copy=False), data.y.astype(np.float64, copy=False), g
-    )
+    fw, g, r, err, mad = _forward_and_dloss(W, data, check_eps(eps))
     f = fw.f.copy()
     N = fw.N.copy()
     grad = _backward(W, data, fw, g)
@@ -477,12 +485,7 @@ def gd_step(W: Params, data: Dataset, *, eta: float, eps: float = 0.0) -> GDStep
 
     eta = float(check_positive(eta, "eta"))
     _check_pair(W, data)
-    eps = check_eps(eps)
-    fw = _forward_train(W, data, eps)
-    g = np.empty(data.n, dtype=np.float64)
-    r, err, mad = _k.risk_and_dloss(
-        fw.f.astype(np.float64, copy=False), data.y.astype(np.float64, copy=False), g
-    )
+    fw, g, r, err, mad = _forward_and_dloss(W, data, check_eps(eps))
     grad = _backward(W, data, fw, g)
     V_new = np.empty_like(W.V)
     sq = np.empty(W.m, dtype=np.float64)

@@ -376,14 +376,7 @@ def _check_common(
     normalization: str,
     allowed: tuple[str, ...],
 ) -> tuple[float, int, int, float]:
-    if not isinstance(params, Params):
-        raise TypeError(f"params is {type(params).__name__}; expected bnbounds.Params")
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data is {type(data).__name__}; expected bnbounds.Dataset")
-    if params.d != data.d:
-        raise BNBoundsValueError(
-            f"params have input dimension d = {params.d} but the data have d = {data.d}"
-        )
+    _net._check_pair(params, data, "params")
     if test is not None:
         if not isinstance(test, Dataset):
             raise TypeError(f"test is {type(test).__name__}; expected bnbounds.Dataset")

@@ -70,8 +70,11 @@ def risk_and_dloss(f, y, g_out):
 
 # ------------------------------------------------------------------ reductions
 @njit(inline="always", **_JIT)
-def _sumsq_row(A, j):
-    """sum_i A[j, i]^2 with four interleaved partial sums.
+def _row_sum(A, j, w, ci, mode):
+    """A fixed-order, four-way interleaved sum over row j of A.
+
+    ``mode == 0``: sum_i A[j, i]^2. ``mode == 1``: sum_i o_i w_i A[j, i] with the
+    ReLU pattern o_i = 1[ci A[j, i] > 0] as a branch-free 0/1 factor.
 
     A single accumulator is one long dependency chain (an add's latency per
     element, and no SIMD: LLVM may not reorder IEEE sums). Four fixed partial sums
@@ -88,16 +91,37 @@ def _sumsq_row(A, j):
         x1 = A[j, i + 1]
         x2 = A[j, i + 2]
         x3 = A[j, i + 3]
-        s0 += x0 * x0
-        s1 += x1 * x1
-        s2 += x2 * x2
-        s3 += x3 * x3
+        if mode == 0:  # loop-invariant: LLVM unswitches it
+            s0 += x0 * x0
+            s1 += x1 * x1
+            s2 += x2 * x2
+            s3 += x3 * x3
+        else:
+            s0 += (1.0 if ci * x0 > 0.0 else 0.0) * w[i] * x0
+            s1 += (1.0 if ci * x1 > 0.0 else 0.0) * w[i + 1] * x1
+            s2 += (1.0 if ci * x2 > 0.0 else 0.0) * w[i + 2] * x2
+            s3 += (1.0 if ci * x3 > 0.0 else 0.0) * w[i + 3] * x3
         i += 4
     while i < n:
         x0 = A[j, i]
-        s0 += x0 * x0
+        if mode == 0:
+            s0 += x0 * x0
+        else:
+            s0 += (1.0 if ci * x0 > 0.0 else 0.0) * w[i] * x0
         i += 1
     return (s0 + s1) + (s2 + s3)
+
+
+@njit(inline="always", **_JIT)
+def _sumsq_row(A, j):
+    """sum_i A[j, i]^2 (see :func:`_row_sum`)."""
+    return _row_sum(A, j, A[j], 0.0, 0)
+
+
+@njit(inline="always", **_JIT)
+def _active_dot_row(A, j, w, ci):
+    """sum_i 1[ci A[j, i] > 0] w_i A[j, i] (see :func:`_row_sum`)."""
+    return _row_sum(A, j, w, ci, 1)
 
 
 # ------------------------------------------------------------------ forward pass
@@ -195,28 +219,8 @@ def backward_inplace(ZT, a, c, N, g, da_out, dc_out):
         cj = c[j]
         aj = a[j]
         ci = cj * inv
-        # b = sum_i g_i o_ij Z_ij (then da_j = c_j b / N_j, dc_j = a_j b / N_j), with
-        # o_ij as a branch-free 0/1 factor and four interleaved partial sums.
-        b0 = 0.0
-        b1 = 0.0
-        b2 = 0.0
-        b3 = 0.0
-        i = 0
-        while i + 4 <= n:
-            z0 = ZT[j, i]
-            z1 = ZT[j, i + 1]
-            z2 = ZT[j, i + 2]
-            z3 = ZT[j, i + 3]
-            b0 += (1.0 if ci * z0 > 0.0 else 0.0) * g[i] * z0
-            b1 += (1.0 if ci * z1 > 0.0 else 0.0) * g[i + 1] * z1
-            b2 += (1.0 if ci * z2 > 0.0 else 0.0) * g[i + 2] * z2
-            b3 += (1.0 if ci * z3 > 0.0 else 0.0) * g[i + 3] * z3
-            i += 4
-        while i < n:
-            z0 = ZT[j, i]
-            b0 += (1.0 if ci * z0 > 0.0 else 0.0) * g[i] * z0
-            i += 1
-        b = (b0 + b1) + (b2 + b3)
+        # b = sum_i g_i o_ij Z_ij; then da_j = c_j b / N_j and dc_j = a_j b / N_j
+        b = _active_dot_row(ZT, j, g, ci)
         da_out[j] = ci * b
         dc_out[j] = aj * inv * b
         w = aj * ci

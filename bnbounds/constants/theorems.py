@@ -417,24 +417,7 @@ class TheoremBounds:
     sources: Mapping[str, str] = field(repr=False)
     notes: str = ""
 
-    NUMERIC_FIELDS = (
-        "t",
-        "m",
-        "m_min",
-        "m_max",
-        "eta",
-        "R",
-        "R_V",
-        "alpha",
-        "r",
-        "failure_probability",
-        "movement_U",
-        "movement_V",
-        "test_error_bound",
-        "t_nonvacuous",
-        "t_target",
-        "t_horizon",
-    )
+    NUMERIC_FIELDS = ("t", "m", *QUANTITIES, "t_nonvacuous", "t_target", "t_horizon")
 
     def to_dict(self) -> dict:
         """JSON-ready dict. Numbers beyond float range are ``{"value", "log10"}``."""
