@@ -33,4 +33,5 @@ def test_points_in_unit_ball(x):
 @settings(max_examples=5, deadline=None)
 @given(bst.claim_samples("B.2.2"))
 def test_claim_samples(s):
-    assert s.claim == "B.2.2" and s["V2"].shape == s["V"].shape
+    assert s.claim == "B.2.2"
+    assert s["V2"].shape == s["V"].shape
