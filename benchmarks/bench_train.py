@@ -70,7 +70,9 @@ def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1):
     a, c = W0.a.copy(), W0.c.copy()
     invn = np.empty(m)
     kt.set_invn(np.sum(b.eigenvalues[:, None] * BT**2, axis=0), 0.0, True, invn)
-    st = kt.SGDState(a, c, BT, np.empty(m), invn, np.empty(m), np.zeros(m), np.zeros(m))
+    st = kt.SGDState(
+        a, c, BT, np.empty(m), invn, np.empty(m), np.zeros(m), np.zeros(m), np.zeros(m)
+    )
     dat = kt.SGDData(b.T, np.ascontiguousarray(data.y), b.eigenvalues)
     org = kt.Origin(a.copy(), c.copy(), BT.copy(), np.zeros(m))
     acc = np.zeros(5)

@@ -1074,7 +1074,8 @@ def _sgd_fused(
     s_arr = np.empty(m)
     invn = np.empty(m)
     st = _kt.SGDState(
-        run.a, run.c, BT, s_arr, invn, np.empty(m), np.zeros(m), np.zeros(m)
+        run.a, run.c, BT, s_arr, invn, np.empty(m), np.zeros(m), np.zeros(m),
+        np.zeros(m),
     )
     lam = run.lam if run.bn else np.zeros_like(run.lam)
     _kt.set_invn(np.sum(lam[:, None] * BT**2, axis=0), run.eps, run.bn, invn)
