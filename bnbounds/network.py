@@ -149,8 +149,8 @@ class Params:
     def v_sq_norms(self) -> np.ndarray:
         """``||v_j||^2`` for every row (cached: Params are immutable)."""
         out = np.empty(self.m, dtype=np.float64)
-        with _config.numba_threads(_config.threads_for(self.V.size)):
-            _k.row_sq_norms(np.asarray(self.V, dtype=np.float64), out)
+        with _config.numba_threads(nt := _config.threads_for(self.V.size)):
+            _k.row_sq_norms(np.asarray(self.V, dtype=np.float64), nt, out)
         out.setflags(write=False)
         return out
 
@@ -326,8 +326,8 @@ def normalizers(V: Any, data: Dataset, eps: float = 0.0) -> np.ndarray:
     dtype = np.result_type(Varr.dtype, data.dtype)
     ZT = Varr.astype(dtype, copy=False) @ data.Xbar.astype(dtype, copy=False).T
     N = np.empty(Varr.shape[0], dtype=dtype)
-    with _config.numba_threads(_config.threads_for(ZT.size)):
-        _k.normalizers(ZT, eps, N)
+    with _config.numba_threads(nt := _config.threads_for(ZT.size)):
+        _k.normalizers(ZT, eps, nt, N)
     return N
 
 
@@ -422,7 +422,7 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
     da = np.empty(W.m, dtype=dtype)
     dc = np.empty(W.m, dtype=dtype)
     with (
-        _config.numba_threads(_config.threads_for(fw.ZT.size)),
+        _config.numba_threads(nt := _config.threads_for(fw.ZT.size)),
         np.errstate(over="ignore", invalid="ignore"),
     ):
         _k.backward_inplace(
@@ -431,6 +431,7 @@ def _backward(W: Params, data: Dataset, fw: _Fwd, g: np.ndarray) -> Params:
             W.c.astype(dtype, copy=False),
             fw.N,
             g.astype(dtype, copy=False),
+            nt,
             da,
             dc,
         )
@@ -490,8 +491,10 @@ def gd_step(W: Params, data: Dataset, *, eta: float, eps: float = 0.0) -> GDStep
     V_new = np.empty_like(W.V)
     sq = np.empty(W.m, dtype=np.float64)
     dsq = np.empty(W.m, dtype=np.float64)
-    with _config.numba_threads(_config.threads_for(W.V.size)):
-        _k.sgd_update_rows(W.V, grad.V.astype(W.dtype, copy=False), eta, V_new, sq, dsq)
+    with _config.numba_threads(nt := _config.threads_for(W.V.size)):
+        _k.sgd_update_rows(
+            W.V, grad.V.astype(W.dtype, copy=False), eta, nt, V_new, sq, dsq
+        )
     gsq = float(grad.a @ grad.a + grad.c @ grad.c) + float(dsq.sum())
     new = Params._owned(W.a - eta * grad.a, W.c - eta * grad.c, V_new, sq)
     if not (np.isfinite(gsq) and np.isfinite(r)):
@@ -574,8 +577,8 @@ def example_grad_norms(W: Params, data: Dataset, eps: float = 0.0) -> ExampleGra
     S = (fw.ZT @ Xb) / data64.n  # rows Sigma v_j, (m, d)
     PT = S @ Xb.T  # <Sigma v_j, xbar_i>, (m, n)
     q = np.empty(W64.m)
-    with _config.numba_threads(_config.threads_for(S.size)):
-        _k.row_sq_norms(S, q)
+    with _config.numba_threads(nt := _config.threads_for(S.size)):
+        _k.row_sq_norms(S, nt, q)
     gu = np.empty(data64.n)
     gv = np.empty(data64.n)
     with _config.numba_threads(nt := _config.threads_for(fw.ZT.size)):

@@ -37,6 +37,7 @@ import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import numba
@@ -73,6 +74,8 @@ ORDERS = ("pass", "epochs", "replace")
 #: Largest number of SGD steps run by one Numba call between two records; keeps
 #: Ctrl-C and progress reports responsive (a chunk is ~0.5 s at m = 1024, r = 100).
 SGD_CHUNK = 1 << 14
+#: Target wall time of one compiled GD chunk (Ctrl-C is seen between chunks).
+GD_CHUNK_SECONDS = 0.1
 
 #: Indices for ``order="replace"`` are drawn from the Generator in blocks of this
 #: size, so the sample sequence does not depend on ``record_every``.
@@ -923,38 +926,72 @@ def train_gd(
         batch_size=None,
     )
     run.nthreads = _config.threads_for(data.n * params.m)
-    da = np.empty(run.m)
-    dc = np.zeros(run.m)
-    dB = np.empty_like(run.B)
-    s = 0
     try:
         with _quiet(), _threads(run.nthreads):
-            while True:
-                _np_matmul(run.B, run.TT, run.ZT)
-                risk, err, mad = run.forward()
-                if not math.isfinite(risk):
-                    raise run.diverged(s)
-                if run.is_record_step(s):
-                    run.record_or_fail(s, risk, err, callback)
-                if s == steps:
-                    break
-                run.dloss_sum += mad
-                if run.bn:
-                    _kn.backward_inplace(run.ZT, run.a, run.c, run.N, run.g, da, dc)
-                else:
-                    _kt.backward_plain_inplace(run.ZT, run.a, run.g, da)
-                _np_matmul(run.ZT, run.T, dB)
-                status, du, dv = _kt.apply_update(
-                    run.a, run.c, run.B, da, dc, dB, eta, run.bn, run.org, run.track
-                )
-                s += 1
-                run.steps_done = s
-                if status != _kt.OK:
-                    raise run.diverged(s)
-                run.note_exit(s, du, dv)
+            _gd_loop(run, callback)
     except KeyboardInterrupt:
-        raise TrainingInterrupted(run.trajectory("interrupted"), s) from None
+        raise TrainingInterrupted(
+            run.trajectory("interrupted"), run.steps_done
+        ) from None
     return run.trajectory("completed")
+
+
+def _gd_loop(
+    run: _Run, callback: Callable[[int, dict[str, float]], None] | None
+) -> None:
+    """Records in Python, the steps between them in :func:`_kt.gd_steps`.
+
+    Chunks are sized from the measured step time (about GD_CHUNK_SECONDS each)
+    so that Ctrl-C, which Python only sees between chunks, stops a run promptly.
+    """
+    m = run.m
+    w = _kt.GDWork(
+        run.ZT, run.N, run.f, run.g, np.empty(m), np.zeros(m), np.empty_like(run.B)
+    )
+    acc = np.zeros(8)
+    acc[3] = run.alpha if run.alpha is not None else 0.0
+    acc[4] = run.radii[0] ** 2 if run.radii is not None else np.inf
+    _np_matmul(run.B, run.TT, run.ZT)
+    risk, err, acc[5] = run.forward()
+    if not math.isfinite(risk):
+        raise run.diverged(0)
+    s, chunk = 0, 1
+    while True:
+        if run.is_record_step(s):
+            run.record_or_fail(s, risk, err, callback)
+        if s == run.steps:
+            return
+        nxt = min(run.steps, (s // run.record_every + 1) * run.record_every, s + chunk)
+        acc[0] = run.dloss_sum
+        t0 = perf_counter()
+        done, status, exit_at = _kt.gd_steps(
+            run.a,
+            run.c,
+            run.B,
+            run.TT,
+            run.T,
+            run.y,
+            run.eps,
+            run.bn,
+            run.nthreads,
+            run.eta,
+            nxt - s,
+            w,
+            run.org,
+            run.track,
+            acc,
+        )
+        elapsed = perf_counter() - t0
+        run.dloss_sum = float(acc[0])
+        if exit_at >= 0 and run.exit_step is None:
+            run.exit_step = s + int(exit_at)
+        s += int(done)
+        run.steps_done = s
+        if status != _kt.OK:
+            raise run.diverged(s)
+        risk, err = float(acc[6]), float(acc[7])
+        per_step = elapsed / max(int(done), 1)
+        chunk = int(min(max(1, GD_CHUNK_SECONDS / max(per_step, 1e-9)), 1 << 20))
 
 
 def train_sgd(
@@ -1074,7 +1111,14 @@ def _sgd_fused(
     s_arr = np.empty(m)
     invn = np.empty(m)
     st = _kt.SGDState(
-        run.a, run.c, BT, s_arr, invn, np.empty(m), np.zeros(m), np.zeros(m),
+        run.a,
+        run.c,
+        BT,
+        s_arr,
+        invn,
+        np.empty(m),
+        np.zeros(m),
+        np.zeros(m),
         np.zeros(m),
     )
     lam = run.lam if run.bn else np.zeros_like(run.lam)
@@ -1139,11 +1183,12 @@ def _sgd_minibatch(
         if not math.isfinite(rb):
             raise run.diverged(s)
         run.dloss_sum += mad
-        _kn.backward_inplace(ZTb, run.a, run.c, Nb, gb, da, dc)
+        _kn.backward_inplace(ZTb, run.a, run.c, Nb, gb, run.nthreads, da, dc)
         _np_matmul(ZTb, np.ascontiguousarray(Tc), dB)
         status, du, dv = _kt.apply_update(
-            run.a, run.c, run.B, da, dc, dB, run.eta, True, run.org, run.track
-        )
+            run.a, run.c, run.B, da, dc, dB, run.eta, True, run.org, run.track,
+            run.nthreads,
+        )  # fmt: skip
         s += 1
         run.steps_done = s
         if status != _kt.OK:

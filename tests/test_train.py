@@ -56,21 +56,6 @@ def _assert_params_close(W: Params, R: Params, rtol: float) -> None:
         assert _rel(getattr(W, name), getattr(R, name)) <= rtol, name
 
 
-@pytest.fixture(autouse=True)
-def serial_numba():
-    """One Numba thread: these tests make thousands of calls on tiny arrays.
-
-    The direct references and the per-step records call the core's parallel kernels
-    on arrays of ~8 x 6; each call pays an OpenMP fork/join, measured at ~24 ms on
-    a loaded 2-core machine (10 us with one thread). Results do not depend on it;
-    test_diagnostics_match_core_functions runs with every thread.
-    """
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def small() -> Dataset:
     """n = 8 points of rank 7 in d = 12: range(Sigma) is a proper subspace, so the
@@ -301,6 +286,65 @@ def test_sgd_exit_step_checked_every_step_and_chunking_is_invisible(small):
         np.testing.assert_array_equal(other.final.a, every.final.a)
     assert list(sparse.step) == [0, 97, 194, 291, 388, 400]
     np.testing.assert_allclose(sparse.risk, every.risk[sparse.step], rtol=DIAG_RTOL)
+
+
+def test_gd_chunking_and_records_are_invisible(small):
+    """The compiled GD loop runs between records in chunks of varying size; where
+    the chunks and records fall must not change a single bit of the iterates."""
+    W0 = init_params(6, small.d, 6)
+    kw = {"eta": 0.4, "steps": 150, "radii": (0.5, 0.3)}
+    every = train_gd(W0, small, record_every=1, **kw)
+    sparse = train_gd(W0, small, record_every=61, **kw)
+    for name in ("a", "c", "V"):
+        np.testing.assert_array_equal(
+            getattr(sparse.final, name), getattr(every.final, name)
+        )
+    assert list(sparse.step) == [0, 61, 122, 150]
+    np.testing.assert_array_equal(sparse.risk, every.risk[sparse.step])
+    np.testing.assert_array_equal(sparse.dloss_sum, every.dloss_sum[sparse.step])
+    hits = np.flatnonzero(every.exit_norm >= 0.5)
+    assert hits.size
+    assert sparse.exit_step == every.exit_step == int(every.step[hits[0]])
+
+
+def test_gd_parallel_kernels_agree_with_serial(small, monkeypatch):
+    """Above PARALLEL_MIN_WORK the GD loop's kernels take their prange branches;
+    below it the serial ones (no parallel region). Same iterates to round-off."""
+    from bnbounds import _config
+
+    if numba.config.NUMBA_NUM_THREADS < 2 or not _config.PARALLEL:
+        pytest.skip("needs 2 Numba threads and BNBOUNDS_PARALLEL on")
+    W0 = init_params(7, small.d, 3)
+    kw = {"eta": 0.5, "steps": 30, "record_every": 10}
+    serial = train_gd(W0, small, **kw)
+    monkeypatch.setattr(_config, "PARALLEL_MIN_WORK", 0)
+    with _config.numba_threads(2):
+        assert _config.threads_for(small.n * W0.m) == 2
+        par = train_gd(W0, small, **kw)
+    _assert_params_close(par.final, serial.final, DIAG_RTOL)
+    np.testing.assert_allclose(par.risk, serial.risk, rtol=DIAG_RTOL)
+
+
+def test_gd_kernel_cold_start_in_fresh_processes(tmp_path):
+    """The compiled GD loop calls parallel kernels from a cached serial kernel;
+    loaded from Numba's cache before any thread pool exists that segfaults
+    (numba/numba#8578). Two fresh processes: the second loads every kernel from
+    the cache first thing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import bnbounds as bn\n"
+        "d = bn.datasets.dyadic(4)\n"
+        "t = bn.train_gd(bn.init_params(8, 4, 0), d, eta=0.5, steps=5)\n"
+        "print(t.steps_done)\n"
+    )
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip() == "5"
 
 
 def test_sgd_orders(small):

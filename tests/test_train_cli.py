@@ -6,21 +6,11 @@ import argparse
 import json
 import os
 
-import numba
 import numpy as np
 import pytest
 
 from bnbounds.commands import train as cmd
 from bnbounds.train import Trajectory
-
-
-@pytest.fixture(autouse=True)
-def serial_numba():
-    """One Numba thread (see tests/test_train.py: tiny arrays, many calls)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
 
 
 def _main(argv: list[str]) -> int:
