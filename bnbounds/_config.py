@@ -40,10 +40,13 @@ if FASTMATH:  # pragma: no cover - opt-in only
 import contextlib  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
-#: Below this many (example, unit) pairs an O(nm) kernel runs on one Numba thread:
-#: a kernel that small costs less than a parallel region's fork/join (tens of us
-#: on an idle machine, tens of ms measured on a loaded one).
-PARALLEL_MIN_WORK: int = 1 << 16
+#: Below this many (example, unit) pairs an O(nm) kernel runs its serial branch on
+#: one thread and launches no parallel region. A launch with the workqueue layer
+#: costs 60-100 us even on an idle machine (its workers sleep between regions), so
+#: two threads only pay off on large kernels. Measured on 2 cores (serial vs two
+#: threads, us): forward 17 vs 58 at 65,536 pairs, 224 vs 296 at 1.0M, 1906 vs
+#: 1088 at 4.1M; backward 535 vs 412 at 1.0M, 2961 vs 1628 at 4.1M.
+PARALLEL_MIN_WORK: int = 1 << 20
 
 #: Numba's threading layer. Numba picks OpenMP when it can, and GNU OpenMP's
 #: threads spin-wait after each parallel region, taking the cores from the BLAS

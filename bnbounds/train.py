@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-import numba
 import numpy as np
 
 from . import _config
@@ -488,8 +487,7 @@ class _Run:
         self.record_every = record_every
         self.radii, self.alpha, self.batch_size = radii, alpha, batch_size
         self.track = radii is not None
-        small = data.n * params.m < PARALLEL_MIN_WORK
-        self.nthreads = 1 if small else numba.get_num_threads()
+        self.nthreads = _config.threads_for(data.n * params.m)
 
         W, T, lam = _basis(data, normalization)
         self.W, self.T, self.lam = W, T, lam
