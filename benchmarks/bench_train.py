@@ -7,9 +7,10 @@ SGD: per-step cost of the eigenbasis loop against its floor, one m x r
 matrix-vector product (BLAS gemv called from Numba, the same way the loop calls it),
 for the same example sequence. The loop is one thread (a step is ~10 us; a parallel
 region costs more); BLAS gemv uses every thread once m r is large, so the floor is
-reported twice: BLAS's own threading ("floor") and one thread ("floor1"). Rows: per-step cost across n, d (should be flat) and m, r
-(should be linear); a long end-to-end run; a PyTorch loop that recomputes the
-full-data batch-norm statistics every step (skipped if torch is absent).
+reported twice: BLAS's own threading ("floor") and one thread ("floor1"). Rows:
+per-step cost across n, d (should be flat) and m, r (should be linear), the issue's
+shape with full-rank data (r = 999); a long end-to-end run; a PyTorch loop that
+recomputes the full-data batch-norm statistics every step (skipped if torch is absent).
 
 GD: a step against its floor, the two rank-r GEMMs ``B @ T'`` (m x r x n) and
 ``G' @ T`` (m x n x r); against the same step in d-space (``risk_and_grad``) and
@@ -66,17 +67,12 @@ def low_rank_data(n: int, d: int, r: int, seed: int = 0) -> Dataset:
 
 
 def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1):
+    """The state train_sgd builds (kt.new_sgd_state: aligned, padded rows)."""
     W0 = init_params(m, data.d, seed)
     b = data.basis
-    BT = np.ascontiguousarray((W0.V @ b.W).T)
-    a, c = W0.a.copy(), W0.c.copy()
-    invn = np.empty(m)
-    kt.set_invn(np.sum(b.eigenvalues[:, None] * BT**2, axis=0), 0.0, True, invn)
-    st = kt.SGDState(
-        a, c, BT, np.empty(m), invn, np.empty(m), np.zeros(m), np.zeros(m), np.zeros(m)
-    )
+    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W)
     dat = kt.SGDData(b.T, np.ascontiguousarray(data.y), b.eigenvalues)
-    org = kt.Origin(a.copy(), c.copy(), BT.copy(), np.zeros(m))
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
     acc = np.zeros(5)
     acc[4] = np.inf
     return st, dat, org, acc
@@ -90,7 +86,7 @@ def sgd_step_time(
     st, dat, org, acc = sgd_kernel_setup(data, m)
     idx = np.random.default_rng(2).integers(0, data.n, steps)
     kt.sgd_steps(st, dat, idx[:4], eta, 0.0, True, org, False, acc)  # compile
-    B = np.ascontiguousarray(st.BT.T)  # the floor reads the same m x r numbers
+    B = np.ascontiguousarray(st.BT[:, :m].T)  # the floor reads the same m x r numbers
     _gemv_floor(B, dat.T, idx[:4])
     try:
         from threadpoolctl import threadpool_limits

@@ -1105,25 +1105,11 @@ def _sgd_fused(
     callback: Callable[[int, dict[str, float]], None] | None,
 ) -> None:
     m = run.m
-    BT = np.ascontiguousarray(run.B.T)  # the kernel's layout, (r, m)
-    s_arr = np.empty(m)
-    invn = np.empty(m)
-    st = _kt.SGDState(
-        run.a,
-        run.c,
-        BT,
-        s_arr,
-        invn,
-        np.empty(m),
-        np.zeros(m),
-        np.zeros(m),
-        np.zeros(m),
-    )
+    st = _kt.new_sgd_state(run.a, run.c, run.B)  # BT: (r, m8), aligned
     lam = run.lam if run.bn else np.zeros_like(run.lam)
-    _kt.set_invn(np.sum(lam[:, None] * BT**2, axis=0), run.eps, run.bn, invn)
     dat = _kt.SGDData(run.T, run.y, lam)
     org = _kt.Origin(
-        run.org.a0, run.org.c0, np.ascontiguousarray(run.org.B0.T), np.zeros(m)
+        run.org.a0, run.org.c0, _kt.transposed_aligned(run.org.B0), np.zeros(m)
     )
     acc = np.zeros(5)
     acc[3] = run.alpha if run.alpha is not None else 0.0
@@ -1147,9 +1133,9 @@ def _sgd_fused(
         if status != _kt.OK:
             raise run.diverged(s)
         if run.is_record_step(s):
-            run.B[...] = BT.T
+            run.B[...] = st.BT[:, :m].T
             run.evaluate_and_record(s, callback)
-    run.B[...] = BT.T
+    run.B[...] = st.BT[:, :m].T
 
 
 def _sgd_minibatch(

@@ -347,6 +347,39 @@ def test_gd_kernel_cold_start_in_fresh_processes(tmp_path):
         assert out.stdout.strip() == "5"
 
 
+def test_sgd_state_layout_is_aligned_and_padding_untouched(small):
+    """The SGD state's rows start on cache lines (the pass is ~12% faster) and the
+    padding columns beyond m are never written by the kernels."""
+    from bnbounds._kernels import train as kt
+
+    for m in (1, 5, 8, 13):
+        st = kt.new_sgd_state(np.ones(m), np.ones(m), np.arange(3.0 * m).reshape(m, 3))
+        assert st.BT.shape == (3, kt.padded_units(m))
+        assert st.BT.shape[1] % 8 == 0 and st.BT.shape[1] >= m
+        assert st.BT.flags.c_contiguous
+        for k in range(3):
+            assert st.BT[k].ctypes.data % kt.ALIGN == 0
+        for v in (st.s, st.invn, st.z, st.coef, st.ck, st.g):
+            assert v.shape == (m,) and v.ctypes.data % kt.ALIGN == 0
+        np.testing.assert_array_equal(st.BT[:, :m], np.arange(3.0 * m).reshape(m, 3).T)
+        assert not st.BT[:, m:].any()
+    m = 5
+    W0 = init_params(m, small.d, 2)
+    B = W0.V @ small.basis.W
+    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), B)
+    dat = kt.SGDData(
+        small.basis.T, np.ascontiguousarray(small.y), small.basis.eigenvalues
+    )
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
+    acc = np.zeros(5)
+    acc[4] = np.inf
+    idx = np.random.default_rng(0).integers(0, small.n, 300)
+    done, status, _ = kt.sgd_steps(st, dat, idx, 0.5, 0.0, True, org, True, acc)
+    assert (done, status) == (300, kt.OK)
+    assert not st.BT[:, m:].any()
+    assert np.abs(st.BT[:, :m].T - B).max() > 0  # it did train
+
+
 def test_sgd_orders(small):
     W0 = init_params(4, small.d, 1)
     perm = np.random.default_rng(3).permutation(small.n)
