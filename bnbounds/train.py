@@ -893,7 +893,10 @@ def train_gd(
     A step is ``Z' = B T'`` and ``dB = G' T`` (two GEMMs of n x r x m, with
     ``T = Xbar W`` the data in the eigenbasis of Sigma and ``B = V W``) plus fused
     O(nm) kernels; since ``grad_V R`` lies in range(Sigma), ``V - B W'`` never moves.
-    The record at step s reuses that step's forward pass.
+    The steps between two records run in compiled code
+    (:func:`bnbounds._kernels.train.gd_steps`, in chunks of about
+    ``GD_CHUNK_SECONDS`` so that Ctrl-C is seen); the record at step s reuses that
+    step's forward pass.
     """
     eta, steps, record_every, eps = _check_common(
         params,
@@ -1049,10 +1052,11 @@ def train_sgd(
     -----
     ``"batch"`` and ``"none"`` run inside one Numba loop in the eigenbasis of
     Sigma (:func:`bnbounds._kernels.train.sgd_steps`), O(m r) per step whatever n
-    and d are: ``z = B t_i`` reads the m x r state once and only the active rows
-    are written. Records cost one full-data forward pass (O(n m r)) each, so
-    pick ``record_every`` accordingly. ``"minibatch"`` runs O(m B r) per step
-    with a Python loop over steps.
+    and d are: one pass over the m x r state applies the update (inactive units
+    get coefficient 0 and keep their values bit for bit) and computes
+    ``z = B t_i`` for the next example. Records cost one full-data forward pass
+    (O(n m r)) each, so pick ``record_every`` accordingly. ``"minibatch"`` runs
+    O(m B r) per step with a Python loop over steps.
     """
     eta, steps, record_every, eps = _check_common(
         params, data, eta, steps, record_every, eps, test, normalization, NORMALIZATIONS
