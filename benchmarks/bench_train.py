@@ -270,16 +270,6 @@ def main() -> None:
     print(f"\nGD, n = {n}, d = {d}, m = {m}, r = {r}:")
     print(f"  one-off thin SVD of Xbar (cached on the Dataset): {t_basis * 1e3:.1f} ms")
     W0 = init_params(m, d, 1)
-    gsteps = 3 if quick else 10
-    train_gd(W0, data, eta=1e-3, steps=1)  # compile
-
-    def run_gd(k: int) -> None:  # two records (first, last) whatever k is
-        train_gd(W0, data, eta=1e-3, steps=k, record_every=k)
-
-    # per step: the difference between 2k and k steps cancels setup and records
-    el1 = best(lambda: run_gd(gsteps), 2 if quick else 3)
-    el2 = best(lambda: run_gd(2 * gsteps), 2 if quick else 3)
-    gd_step = (el2 - el1) / gsteps
     B = np.ascontiguousarray(W0.V @ b.W)
     TT = np.ascontiguousarray(b.T.T)
     ZT = np.empty((m, n))
@@ -290,7 +280,19 @@ def main() -> None:
         np.matmul(ZT, b.T, out=dB)
 
     floor = best(two_gemms, 5 if quick else 10)
-    dspace = best(lambda: risk_and_grad(W0, data), 3)
+    # enough steps that k of them take ~0.3 s: setup and records then cancel in
+    # the difference of a 2k-step and a k-step run (each has two records)
+    gsteps = max(10, int(0.3 / floor))
+    train_gd(W0, data, eta=1e-3, steps=1)  # compile
+
+    def run_gd(k: int) -> None:
+        train_gd(W0, data, eta=1e-3, steps=k, record_every=k)
+
+    el1 = best(lambda: run_gd(gsteps), 2 if quick else 3)
+    el2 = best(lambda: run_gd(2 * gsteps), 2 if quick else 3)
+    gd_step = (el2 - el1) / gsteps
+    risk_and_grad(W0, data)  # warm: JIT cache load, BLAS threads
+    dspace = best(lambda: risk_and_grad(W0, data), 3 if quick else 5)
     print(
         f"  train_gd step: {gd_step * 1e3:.2f} ms; two rank-r GEMMs: "
         f"{floor * 1e3:.2f} ms; ratio {gd_step / floor:.3f}"
