@@ -73,19 +73,24 @@ def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1):
     st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W)
     dat = kt.SGDData(b.T, np.ascontiguousarray(data.y), b.eigenvalues)
     org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
-    acc = np.zeros(5)
+    acc = np.zeros(6)
     acc[4] = np.inf
     return st, dat, org, acc
 
 
 def sgd_step_time(
-    data: Dataset, m: int, steps: int, repeat: int, eta: float = 1e-3
+    data: Dataset,
+    m: int,
+    steps: int,
+    repeat: int,
+    eta: float = 1e-3,
+    track: bool = False,
 ) -> tuple[float, float, float]:
     """Seconds per SGD step, per m x r gemv (BLAS threads) and per gemv on one
     BLAS thread (nan without threadpoolctl), on the same index sequence."""
     st, dat, org, acc = sgd_kernel_setup(data, m)
     idx = np.random.default_rng(2).integers(0, data.n, steps)
-    kt.sgd_steps(st, dat, idx[:4], eta, 0.0, True, org, False, acc)  # compile
+    kt.sgd_steps(st, dat, idx[:4], eta, 0.0, True, org, track, acc)  # compile
     B = np.ascontiguousarray(st.BT[:, :m].T)  # the floor reads the same m x r numbers
     _gemv_floor(B, dat.T, idx[:4])
     try:
@@ -106,7 +111,7 @@ def sgd_step_time(
         t_step = min(
             t_step,
             best(
-                lambda: kt.sgd_steps(st, dat, idx, eta, 0.0, True, org, False, acc), 1
+                lambda: kt.sgd_steps(st, dat, idx, eta, 0.0, True, org, track, acc), 1
             ),
         )
         t_floor = min(t_floor, best(lambda: _gemv_floor(B, dat.T, idx), 1))
@@ -209,6 +214,14 @@ def main() -> None:
         step, floor, floor1 = sgd_step_time(data, m, ksteps, rep)
         ref_step = step if n == 1000 and d == (1024 if quick else 3072) else ref_step
         print(f"  {n:>6} {d:>6} {cols(step, floor, floor1)}")
+    data = low_rank_data(1000, 3072, r)
+    step_t, _, _ = sgd_step_time(data, m, ksteps, rep, track=True)
+    step_0, _, _ = sgd_step_time(data, m, ksteps, rep)
+    print(
+        f"  with the exit test of eq. (5) every step (radii given, R never reached): "
+        f"{step_t * 1e6:.2f} us vs {step_0 * 1e6:.2f} us without "
+        f"({step_t / step_0:.2f}x)"
+    )
     print("  scaling in m and r (n = 1000, d = 1024):")
     print(f"  {'m':>6} {'r':>6} {head} {'ns/(m r)':>9}")
     sizes = (

@@ -1115,7 +1115,7 @@ def _sgd_fused(
     org = _kt.Origin(
         run.org.a0, run.org.c0, _kt.transposed_aligned(run.org.B0), np.zeros(m)
     )
-    acc = np.zeros(5)
+    acc = np.zeros(6)  # acc[2] = 0: the state starts at W_0
     acc[3] = run.alpha if run.alpha is not None else 0.0
     acc[4] = run.radii[0] ** 2 if run.radii is not None else np.inf
     run.evaluate_and_record(0, callback)
@@ -1126,8 +1126,9 @@ def _sgd_fused(
         )
         idx = stream.take(nxt - s)
         acc[0] = run.dloss_sum
+        track = run.track and run.exit_step is None  # nothing to find after it
         done, status, exit_at = _kt.sgd_steps(
-            st, dat, idx, run.eta, run.eps, run.bn, org, run.track, acc
+            st, dat, idx, run.eta, run.eps, run.bn, org, track, acc
         )
         if exit_at >= 0 and run.exit_step is None:
             run.exit_step = s + int(exit_at)

@@ -6,9 +6,12 @@ import json
 import math
 import os
 
+import hypothesis
 import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnbounds import datasets, init_params
 from bnbounds.data import Dataset
@@ -288,6 +291,65 @@ def test_sgd_exit_step_checked_every_step_and_chunking_is_invisible(small):
     np.testing.assert_allclose(sparse.risk, every.risk[sparse.step], rtol=DIAG_RTOL)
 
 
+@pytest.mark.parametrize("normalization", ["batch", "none"])
+def test_sgd_exit_step_is_exact_whatever_r(small, normalization):
+    """The SGD loop evaluates ||V - V0|| exactly only when a movement bound says the
+    exit may have come; the exit step it reports must still be the first step whose
+    exact exit norm reaches R, for early and late exits alike."""
+    W0 = init_params(6, small.d, 6)
+    kw = {
+        "eta": 0.2,
+        "steps": 600,
+        "order": "replace",
+        "rng": 5,
+        "alpha": 4.0,
+        "normalization": normalization,
+    }
+    every = train_sgd(W0, small, record_every=1, radii=(1e9, 1e9), **kw)
+    norms = every.exit_norm  # sqrt(||U - U0||^2 + 4 ||V - V0||^2) at every step
+    assert every.exit_step is None
+    targets = np.quantile(norms[1:], [0.02, 0.3, 0.7, 0.99])
+    for R in targets:
+        run = train_sgd(W0, small, record_every=113, radii=(float(R), 1.0), **kw)
+        first = int(every.step[np.flatnonzero(norms >= R)[0]])
+        assert run.exit_step == first, (R, run.exit_step, first)
+        np.testing.assert_array_equal(run.final.V, every.final.V)
+
+
+@settings(deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    m=st.integers(1, 20),
+    r=st.integers(1, 9),
+    active=st.floats(0.0, 1.0),
+    scale=st.sampled_from([1e-8, 1e-2, 1.0, 1e3]),
+)
+def test_move_bound_bounds_the_pass(seed, m, r, active, scale):
+    """_move_bound >= the Frobenius norm of the change one pass makes to B."""
+    from bnbounds._kernels import train as kt
+
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((m, r)) * rng.exponential(1.0, (m, 1))
+    lam = rng.exponential(1.0, r) * rng.choice([1e-6, 1.0, 1e3], r)
+    on = rng.random(m) < active
+    ck = np.where(on, rng.standard_normal(m) * scale, 0.0)
+    coef = np.where(on, rng.standard_normal(m) * scale, 0.0)
+    t = rng.standard_normal(r)
+    BT = kt.transposed_aligned(B)
+    before = BT[:, :m].copy()
+    s = np.ascontiguousarray(np.sum(lam[:, None] * BT[:, :m] ** 2, axis=0))
+    s_new, z_new = np.empty(m), np.empty(m)
+    kt._pass_update(BT, ck, coef, lam, t, t, s_new, z_new)
+    moved = float(np.linalg.norm(BT[:, :m] - before))
+    b_norm = float(np.linalg.norm(before))
+    bound = kt._move_bound(
+        s, ck, coef, t, float(np.sqrt(lam.max())), b_norm, np.empty(m)
+    )
+    hypothesis.target(moved / max(bound, 1e-300), label="moved / bound")
+    assert moved <= bound * (1 + kt.BOUND_SLACK)
+    assert not BT[:, m:].any()
+
+
 def test_gd_chunking_and_records_are_invisible(small):
     """The compiled GD loop runs between records in chunks of varying size; where
     the chunks and records fall must not change a single bit of the iterates."""
@@ -355,12 +417,14 @@ def test_sgd_state_layout_is_aligned_and_padding_untouched(small):
     for m in (1, 5, 8, 13):
         st = kt.new_sgd_state(np.ones(m), np.ones(m), np.arange(3.0 * m).reshape(m, 3))
         assert st.BT.shape == (3, kt.padded_units(m))
-        assert st.BT.shape[1] % 8 == 0 and st.BT.shape[1] >= m
+        assert st.BT.shape[1] % 8 == 0
+        assert st.BT.shape[1] >= m
         assert st.BT.flags.c_contiguous
         for k in range(3):
             assert st.BT[k].ctypes.data % kt.ALIGN == 0
         for v in (st.s, st.invn, st.z, st.coef, st.ck, st.g):
-            assert v.shape == (m,) and v.ctypes.data % kt.ALIGN == 0
+            assert v.shape == (m,)
+            assert v.ctypes.data % kt.ALIGN == 0
         np.testing.assert_array_equal(st.BT[:, :m], np.arange(3.0 * m).reshape(m, 3).T)
         assert not st.BT[:, m:].any()
     m = 5
@@ -371,7 +435,7 @@ def test_sgd_state_layout_is_aligned_and_padding_untouched(small):
         small.basis.T, np.ascontiguousarray(small.y), small.basis.eigenvalues
     )
     org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
-    acc = np.zeros(5)
+    acc = np.zeros(6)
     acc[4] = np.inf
     idx = np.random.default_rng(0).integers(0, small.n, 300)
     done, status, _ = kt.sgd_steps(st, dat, idx, 0.5, 0.0, True, org, True, acc)

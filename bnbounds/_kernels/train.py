@@ -342,6 +342,68 @@ def _coefficients(z, invn, w, bn, a, c, coef_out, ck_out):
     return nbad
 
 
+#: Relative slack on the movement bound of the SGD exit test, far above the
+#: round-off of the bound itself and of the exact sums (~(m + r) 1e-16 relative):
+#: a step is skipped only when the bound is below R^2 by more than this.
+BOUND_SLACK = 1e-9
+#: Rounding of the stored state per step: each new entry b = x + ck lam x - coef t
+#: is a few roundings away from its exact value, |error| <= 3u (|x| + |move|)
+#: with u = 2^-53, so the stored B moves by up to ROUND_ALLOWANCE ||B||_F more
+#: than the exact step (the |move| part is inside BOUND_SLACK). Hypothesis found
+#: the exact-arithmetic bound 4e-9 relative short at a 1e-9 move of a unit entry.
+ROUND_ALLOWANCE = 4.0 * 2.0**-53
+
+
+@njit(**_JIT)
+def _move_bound(s, ck, coef, t, sqrt_lam_max, b_norm, work):
+    """An upper bound on ``||B_new - B||_F = ||V_new - V||_F`` for one SGD step,
+    as stored in float64, given ``b_norm >= ||B||_F``.
+
+    Unit j moves by ``dB_j = ck_j lam * B_j - coef_j t`` (0 if inactive: then
+    bit for bit nothing), and ``||lam * B_j||^2 = sum_k lam_k^2 B_jk^2 <= lam_max
+    s_j``, so ``||dB_j|| <= |ck_j| sqrt(lam_max s_j) + |coef_j| ||t||``; rounding
+    of the stored entries adds at most ``ROUND_ALLOWANCE * b_norm``. O(m + r).
+    The per-unit loop stores into ``work`` and :func:`_sum8` adds, so it
+    vectorises.
+    """
+    tt = 0.0
+    for k in range(t.shape[0]):
+        tt += t[k] * t[k]
+    tn = math.sqrt(tt)
+    for j in range(s.shape[0]):
+        e = abs(ck[j]) * sqrt_lam_max * math.sqrt(s[j]) + abs(coef[j]) * tn
+        work[j] = e * e
+    return math.sqrt(_sum8(work)) + ROUND_ALLOWANCE * b_norm
+
+
+@njit(**_JIT)
+def _sq_norm(BT, m, work):
+    """``||B||_F^2`` over the first m columns of BT (r, m8)."""
+    r = BT.shape[0]
+    for j in range(m):
+        work[j] = 0.0
+    for k in range(r):
+        row = BT[k]
+        for j in range(m):
+            work[j] += row[j] * row[j]
+    return _sum8(work)
+
+
+@njit(**_JIT)
+def _sq_dist(BT, B0, m, work):
+    """``||B - B0||_F^2`` over the first m columns of BT and B0 (r, m8)."""
+    r = BT.shape[0]
+    for j in range(m):
+        work[j] = 0.0
+    for k in range(r):
+        row = BT[k]
+        row0 = B0[k]
+        for j in range(m):
+            e = row[j] - row0[j]
+            work[j] += e * e
+    return _sum8(work)
+
+
 @njit(**_JIT)
 def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
     """Run ``len(idx)`` SGD steps of the paper (Section 1.3) in place; O(m r) each.
@@ -377,12 +439,20 @@ def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
     org : Origin
         W_0 (``B0`` of shape (r, m)); used when ``track``.
     track : bool
-        Compute ``||U - U0||^2`` and ``||V - V0||^2`` after every step (one more
-        read of ``B0``) for the exit test.
-    acc : float64 array (5,)
-        ``acc[0] += sum_s |l'_s|`` (the sum of eq. (50)); ``acc[1]``, ``acc[2]``:
-        ``||U - U0||^2`` and ``||V - V0||^2`` after the last step (when
-        ``track``); ``acc[3] = alpha`` and ``acc[4] = R^2`` of the exit test.
+        Find the first step whose ``||U - U0||^2 + alpha ||V - V0||^2 >= R^2``
+        (eq. (5)); tracking stops there. ``||U - U0||`` is exact every step
+        (O(m)). ``||V - V0||`` needs a read of ``B0`` (it doubled the step), so
+        it is computed exactly only when an upper bound says the exit may have
+        come: ``||V_s - V0|| <= ||V_c - V0|| + sum_{c <= t < s} ||V_{t+1} - V_t||``
+        from the last exact evaluation c, each step's movement bounded in O(m)
+        by :func:`_move_bound`. The exit step found is the exact first one.
+    acc : float64 array (6,)
+        ``acc[0] += sum_s |l'_s|`` (the sum of eq. (50)); ``acc[1]``:
+        ``||U - U0||^2`` after the last tracked step; ``acc[2]``: ``||V - V0||^2``
+        at the last exact evaluation (0 for a state still at W_0);
+        ``acc[3] = alpha`` and ``acc[4] = R^2`` of the exit test; ``acc[5]``: the
+        movement bound accumulated since that evaluation. Carry ``acc`` from one
+        call to the next.
 
     Returns
     -------
@@ -417,6 +487,13 @@ def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
     _pass_z_s(BT, T[idx[0]], lam, z, s)
     if _outputs(s, z, a, c, eps, bn, invn, g) != 0:
         return 0, NONFINITE, exit_at
+    lam_max = 0.0
+    for k in range(r):
+        lam_max = max(lam_max, lam[k])
+    sqrt_lam_max = math.sqrt(lam_max)
+    b0_norm = 0.0  # ||B0||_F: ||B||_F <= ||B0||_F + ||B - B0||_F
+    if track:
+        b0_norm = math.sqrt(_sq_norm(org.B0, m, org.dv))
     for step in range(nsteps):
         i = idx[step]
         p = y[i] * _sum8(g)  # f(x_i) = sum_j a_j relu(u_j); inactive units add 0
@@ -427,31 +504,30 @@ def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
         w = eta * y[i] * dl
         bad = _coefficients(z, invn, w, bn, a, c, st.coef, st.ck)
         ti = T[i]
+        if track and exit_at < 0:
+            reach = math.sqrt(acc[2]) + acc[5]  # >= ||V - V0||
+            acc[5] += _move_bound(
+                s, st.ck, st.coef, ti, sqrt_lam_max, b0_norm + reach, org.dv
+            )
         tn = T[idx[step + 1]] if step + 1 < nsteps else ti
         _pass_update(BT, st.ck, st.coef, lam, ti, tn, s, z)
         bad += _outputs(s, z, a, c, eps, bn, invn, g)
         if bad != 0:
             return step, NONFINITE, exit_at
-        if track:
-            du = 0.0
-            for j in range(m):
+        if track and exit_at < 0:
+            for j in range(m):  # vectorises: the sum is _sum8's
                 ea = a[j] - org.a0[j]
                 ec = c[j] - org.c0[j]
-                du += ea * ea + ec * ec
-                org.dv[j] = 0.0
-            for k in range(r):
-                row = BT[k]
-                row0 = org.B0[k]
-                for j in range(m):
-                    e = row[j] - row0[j]
-                    org.dv[j] += e * e
-            dv = 0.0
-            for j in range(m):
-                dv += org.dv[j]
+                org.dv[j] = ea * ea + ec * ec
+            du = _sum8(org.dv)
             acc[1] = du
-            acc[2] = dv
-            if exit_at < 0 and du + alpha * dv >= r2:
-                exit_at = step + 1
+            reach = math.sqrt(acc[2]) + acc[5]  # >= ||V - V0|| (triangle inequality)
+            if du + alpha * reach * reach * (1.0 + BOUND_SLACK) >= r2:
+                dv = _sq_dist(BT, org.B0, m, org.dv)  # exact; a new checkpoint
+                acc[2] = dv
+                acc[5] = 0.0
+                if du + alpha * dv >= r2:
+                    exit_at = step + 1
     return nsteps, OK, exit_at
 
 
