@@ -5,9 +5,11 @@
 
 SGD: per-step cost of the eigenbasis loop against its floor, one m x r
 matrix-vector product (BLAS gemv called from Numba, the same way the loop calls it),
-for the same example sequence. The loop is one thread (a step is ~10 us; a parallel
-region costs more); BLAS gemv uses every thread once m r is large, so the floor is
-reported twice: BLAS's own threading ("floor") and one thread ("floor1"). Rows:
+for the same example sequence. The loop runs on one thread (train_sgd's default);
+BLAS's gemv uses every thread once m r is large, so the floor is reported twice:
+BLAS's own threading ("floor") and one thread ("floor1"). A last block times the
+opt-in ``train_sgd(threads=k)`` (units split in blocks, one spin barrier a step).
+Rows:
 per-step cost across n, d (should be flat) and m, r (should be linear), the issue's
 shape with full-rank data (r = 999); a long end-to-end run; a PyTorch loop that
 recomputes the full-data batch-norm statistics every step (skipped if torch is absent).
@@ -66,11 +68,12 @@ def low_rank_data(n: int, d: int, r: int, seed: int = 0) -> Dataset:
     return Dataset(C @ Q.T, y).scaled()
 
 
-def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1):
-    """The state train_sgd builds (kt.new_sgd_state: aligned, padded rows)."""
+def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1, nblocks: int = 1):
+    """The state train_sgd builds (kt.new_sgd_state: aligned, one block of units
+    per thread)."""
     W0 = init_params(m, data.d, seed)
     b = data.basis
-    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W)
+    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W, nblocks)
     dat = kt.SGDData(b.T, np.ascontiguousarray(data.y), b.eigenvalues)
     org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
     acc = np.zeros(6)
@@ -85,13 +88,21 @@ def sgd_step_time(
     repeat: int,
     eta: float = 1e-3,
     track: bool = False,
+    threads: int = 1,
 ) -> tuple[float, float, float]:
-    """Seconds per SGD step, per m x r gemv (BLAS threads) and per gemv on one
-    BLAS thread (nan without threadpoolctl), on the same index sequence."""
-    st, dat, org, acc = sgd_kernel_setup(data, m)
+    """Seconds per SGD step on ``threads`` threads (train_sgd's ``threads=``),
+    per m x r gemv (BLAS threads) and per gemv on one BLAS thread (nan without
+    threadpoolctl), on the same index sequence.
+
+    One thread: interleaved rounds, minimum of each, so that a disturbance does
+    not bias one side of the ratio. More threads: the floors first, then a pause
+    (OpenBLAS's workers spin for up to about a second after a GEMV and would
+    take the second core from the loop's barrier), then the loop.
+    """
+    st, dat, org, acc = sgd_kernel_setup(data, m, nblocks=threads)
     idx = np.random.default_rng(2).integers(0, data.n, steps)
-    kt.sgd_steps(st, dat, idx[:4], eta, 0.0, True, org, track, acc)  # compile
-    B = np.ascontiguousarray(st.BT[:, :m].T)  # the floor reads the same m x r numbers
+    kt.run_sgd(st, dat, idx[:4], eta, 0.0, True, org, track, acc, 1)  # compile
+    B = kt.state_B(st.BT, m)  # the floor reads the same m x r numbers
     _gemv_floor(B, dat.T, idx[:4])
     try:
         from threadpoolctl import threadpool_limits
@@ -104,21 +115,21 @@ def sgd_step_time(
         with threadpool_limits(1, user_api="blas"):
             _gemv_floor(B, dat.T, idx)
 
-    # Interleaved rounds (step, floor, one-thread floor), minimum of each: a
-    # disturbance during one round does not bias one side of the ratio.
-    t_step = t_floor = t_floor1 = np.inf
+    def run() -> None:
+        kt.run_sgd(st, dat, idx, eta, 0.0, True, org, track, acc, threads)
+
+    t = dict.fromkeys(("step", "floor", "floor1"), np.inf)
     for _ in range(repeat):
-        t_step = min(
-            t_step,
-            best(
-                lambda: kt.sgd_steps(st, dat, idx, eta, 0.0, True, org, track, acc), 1
-            ),
-        )
-        t_floor = min(t_floor, best(lambda: _gemv_floor(B, dat.T, idx), 1))
-        t_floor1 = min(t_floor1, best(one_thread_floor, 1))
+        if threads == 1:
+            t["step"] = min(t["step"], best(run, 1))
+        t["floor"] = min(t["floor"], best(lambda: _gemv_floor(B, dat.T, idx), 1))
+        t["floor1"] = min(t["floor1"], best(one_thread_floor, 1))
+    if threads > 1:
+        time.sleep(1.5)
+        t["step"] = best(run, repeat)
     if threadpool_limits is None:
-        t_floor1 = np.nan
-    return t_step / steps, t_floor / steps, t_floor1 / steps
+        t["floor1"] = np.nan
+    return t["step"] / steps, t["floor"] / steps, t["floor1"] / steps
 
 
 def torch_sgd_step(n: int, d: int, m: int, steps: int) -> float | None:
@@ -215,8 +226,8 @@ def main() -> None:
         ref_step = step if n == 1000 and d == (1024 if quick else 3072) else ref_step
         print(f"  {n:>6} {d:>6} {cols(step, floor, floor1)}")
     data = low_rank_data(1000, 3072, r)
-    step_t, _, _ = sgd_step_time(data, m, ksteps, rep, track=True)
-    step_0, _, _ = sgd_step_time(data, m, ksteps, rep)
+    step_t = sgd_step_time(data, m, ksteps, rep, track=True)[0]
+    step_0 = sgd_step_time(data, m, ksteps, rep)[0]
     print(
         f"  with the exit test of eq. (5) every step (radii given, R never reached): "
         f"{step_t * 1e6:.2f} us vs {step_0 * 1e6:.2f} us without "
@@ -236,15 +247,32 @@ def main() -> None:
             f"  {mm:>6} {rr:>6} {cols(step, floor, floor1)} "
             f"{step * 1e9 / (mm * rr):>9.3f}"
         )
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 3072))
+    full = Dataset(X, np.where(X[:, 0] >= 0, 1.0, -1.0)).scaled()
     if not quick:  # the issue's shape with full-rank data: an 8 MB state (L3)
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((1000, 3072))
-        data = Dataset(X, np.where(X[:, 0] >= 0, 1.0, -1.0)).scaled()
-        step, floor, floor1 = sgd_step_time(data, 1024, ksteps // 10, rep)
+        step, floor, floor1 = sgd_step_time(full, 1024, ksteps // 10, rep)
         print(
-            f"  full rank, n = 1000, d = 3072, m = 1024, r = {data.basis.rank}: "
+            f"  full rank, n = 1000, d = 3072, m = 1024, r = {full.basis.rank}: "
             f"{cols(step, floor, floor1)}"
         )
+    nthr = numba.get_num_threads()
+    if nthr >= 2:
+        print(
+            f"  opt-in train_sgd(threads={nthr}), one block of units per thread "
+            "(measured after a pause, no BLAS running):"
+        )
+        print(f"  {'m':>6} {'r':>6} {head}")
+        shapes = [(256, 50)] if quick else [(1024, 100), (4096, 100), (1024, 400)]
+        for mm, rr in shapes:
+            data = low_rank_data(1000, 1024, rr, seed=rr)
+            step, floor, floor1 = sgd_step_time(data, mm, ksteps, rep, threads=nthr)
+            print(f"  {mm:>6} {rr:>6} {cols(step, floor, floor1)}")
+        if not quick:
+            step, floor, floor1 = sgd_step_time(
+                full, 1024, ksteps // 10, rep, threads=nthr
+            )
+            print(f"  full rank, r = {full.basis.rank}: {cols(step, floor, floor1)}")
 
     n_e2e = 20_000 if quick else 1_000_000
     data = low_rank_data(1000, 256 if quick else 3072, r)

@@ -326,6 +326,7 @@ def test_sgd_exit_step_is_exact_whatever_r(small, normalization):
 )
 def test_move_bound_bounds_the_pass(seed, m, r, active, scale):
     """_move_bound >= the Frobenius norm of the change one pass makes to B."""
+    from bnbounds._kernels import sgd as kt_sgd
     from bnbounds._kernels import train as kt
 
     rng = np.random.default_rng(seed)
@@ -335,14 +336,14 @@ def test_move_bound_bounds_the_pass(seed, m, r, active, scale):
     ck = np.where(on, rng.standard_normal(m) * scale, 0.0)
     coef = np.where(on, rng.standard_normal(m) * scale, 0.0)
     t = rng.standard_normal(r)
-    BT = kt.transposed_aligned(B)
+    BT = kt.blocked_transpose(B)[0]  # (r, w): one block
     before = BT[:, :m].copy()
     s = np.ascontiguousarray(np.sum(lam[:, None] * BT[:, :m] ** 2, axis=0))
     s_new, z_new = np.empty(m), np.empty(m)
-    kt._pass_update(BT, ck, coef, lam, t, t, s_new, z_new)
+    kt_sgd._pass_update(BT, ck, coef, lam, t, t, s_new, z_new)
     moved = float(np.linalg.norm(BT[:, :m] - before))
     b_norm = float(np.linalg.norm(before))
-    bound = kt._move_bound(
+    bound = kt_sgd._move_bound(
         s, ck, coef, t, float(np.sqrt(lam.max())), b_norm, np.empty(m)
     )
     hypothesis.target(moved / max(bound, 1e-300), label="moved / bound")
@@ -409,28 +410,102 @@ def test_gd_kernel_cold_start_in_fresh_processes(tmp_path):
         assert out.stdout.strip() == "5"
 
 
-def test_sgd_state_layout_is_aligned_and_padding_untouched(small):
-    """The SGD state's rows start on cache lines (the pass is ~12% faster) and the
-    padding columns beyond m are never written by the kernels."""
+@pytest.fixture
+def force_sgd_threads(monkeypatch):
+    """Let train_sgd(threads=k) split the units whatever the problem size."""
+    from bnbounds._kernels import sgd as kt_sgd
+
+    monkeypatch.setattr(kt_sgd, "MT_MIN_WORK", 0)
+    monkeypatch.setattr(kt_sgd, "MT_MIN_ENTRIES", 1)
+
+
+@pytest.mark.parametrize("normalization", ["batch", "none"])
+def test_sgd_two_threads_match_one_and_the_direct_steps(
+    small, normalization, force_sgd_threads
+):
+    """Two threads, each owning whole cache lines of units (40 units: blocks of 24
+    and 16), give the single-thread iterates to round-off (only the order of the
+    sum over units in f differs) and the direct O(nmd) steps to 1e-9."""
+    from bnbounds import _config
+
+    if _config.JIT_DISABLED:
+        pytest.skip("threads need the compiled kernels (one thread without JIT)")
+    rng = np.random.default_rng(17)
+    W0 = init_params(40, small.d, rng)
+    idx = rng.integers(0, small.n, 1000)
+    kw = {
+        "eta": 0.2,
+        "steps": 1000,
+        "order": idx,
+        "eps": 0.01,
+        "record_every": 37,
+        "radii": (2.0, 1.0),
+        "normalization": normalization,
+    }
+    one = train_sgd(W0, small, **kw)
+    two = train_sgd(W0, small, threads=2, **kw)
+    _assert_params_close(two.final, one.final, 1e-12)
+    np.testing.assert_allclose(two.risk, one.risk, rtol=1e-12)
+    np.testing.assert_allclose(two.dloss_sum, one.dloss_sum, rtol=1e-12)
+    assert two.exit_step == one.exit_step
+    assert one.exit_step is not None
+    if normalization == "batch":
+        ref, total = _direct_sgd(W0, small, idx, 0.2, 0.01)
+        _assert_params_close(two.final, ref, SGD_DIRECT_RTOL)
+        assert two.dloss_sum[-1] == pytest.approx(total, rel=SGD_DIRECT_RTOL)
+    again = train_sgd(W0, small, threads=2, **{**kw, "record_every": 1000})
+    for name in ("a", "c", "V"):  # chunks and records do not change a bit
+        np.testing.assert_array_equal(
+            getattr(again.final, name), getattr(two.final, name)
+        )
+
+
+def test_sgd_two_threads_divergence_and_exit(small, force_sgd_threads):
+    """With two threads a fault stops both at the same step (DivergenceError with
+    the record) and the exit step is the exact first one."""
+    from bnbounds import _config
+
+    if _config.JIT_DISABLED:
+        pytest.skip("threads need the compiled kernels")
+    W0 = init_params(40, small.d, 4)
+    with pytest.raises(DivergenceError) as info:
+        train_sgd(W0, small, eta=1e300, steps=50, order="replace", rng=0, threads=2)
+    assert info.value.trajectory.n_records >= 1
+    assert np.isfinite(info.value.trajectory.final.V).all()
+    kw = {"eta": 0.2, "steps": 400, "order": "replace", "rng": 5, "alpha": 4.0}
+    every = train_sgd(W0, small, record_every=1, radii=(1e9, 1e9), **kw)
+    R = float(np.quantile(every.exit_norm[1:], 0.5))
+    run = train_sgd(W0, small, record_every=97, radii=(R, 1.0), threads=2, **kw)
+    assert run.exit_step == int(every.step[np.flatnonzero(every.exit_norm >= R)[0]])
+
+
+@pytest.mark.parametrize("nblocks", [1, 2, 3])
+def test_sgd_state_layout_is_aligned_and_padding_untouched(small, nblocks):
+    """The SGD state keeps each block of units in its own region, every row on a
+    cache line (the pass is ~12% faster aligned); B reads back exactly, and the
+    padding beyond each block's units is never written by the kernels."""
     from bnbounds._kernels import train as kt
 
-    for m in (1, 5, 8, 13):
-        st = kt.new_sgd_state(np.ones(m), np.ones(m), np.arange(3.0 * m).reshape(m, 3))
-        assert st.BT.shape == (3, kt.padded_units(m))
-        assert st.BT.shape[1] % 8 == 0
-        assert st.BT.shape[1] >= m
+    for m in (1, 5, 8, 13, 40):
+        B = np.arange(3.0 * m).reshape(m, 3)
+        st = kt.new_sgd_state(np.ones(m), np.ones(m), B, nblocks)
+        assert st.BT.shape[:2] == (nblocks, 3)
+        assert st.BT.shape[2] % 8 == 0
         assert st.BT.flags.c_contiguous
-        for k in range(3):
-            assert st.BT[k].ctypes.data % kt.ALIGN == 0
+        for b in range(nblocks):
+            lo, hi = kt.unit_block(m, b, nblocks)
+            assert lo % 8 == 0 or lo == hi == m  # whole lines, or an empty tail
+            assert hi - lo <= st.BT.shape[2]
+            for k in range(3):
+                assert st.BT[b, k].ctypes.data % kt.ALIGN == 0
         for v in (st.s, st.invn, st.z, st.coef, st.ck, st.g):
             assert v.shape == (m,)
             assert v.ctypes.data % kt.ALIGN == 0
-        np.testing.assert_array_equal(st.BT[:, :m], np.arange(3.0 * m).reshape(m, 3).T)
-        assert not st.BT[:, m:].any()
-    m = 5
+        np.testing.assert_array_equal(kt.state_B(st.BT, m), B)
+    m = 40
     W0 = init_params(m, small.d, 2)
     B = W0.V @ small.basis.W
-    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), B)
+    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), B, nblocks)
     dat = kt.SGDData(
         small.basis.T, np.ascontiguousarray(small.y), small.basis.eigenvalues
     )
@@ -440,8 +515,10 @@ def test_sgd_state_layout_is_aligned_and_padding_untouched(small):
     idx = np.random.default_rng(0).integers(0, small.n, 300)
     done, status, _ = kt.sgd_steps(st, dat, idx, 0.5, 0.0, True, org, True, acc)
     assert (done, status) == (300, kt.OK)
-    assert not st.BT[:, m:].any()
-    assert np.abs(st.BT[:, :m].T - B).max() > 0  # it did train
+    for b in range(nblocks):
+        lo, hi = kt.unit_block(m, b, nblocks)
+        assert not st.BT[b, :, hi - lo :].any()
+    assert np.abs(kt.state_B(st.BT, m) - B).max() > 0  # it did train
 
 
 def test_sgd_orders(small):
@@ -491,6 +568,9 @@ def test_bn_and_no_bn_share_initialisation(small):
         ({"radii": (1.0, 0.0)}, "R_V"),
         ({"radii": 3.0}, "radii"),
         ({"reference": "ref"}, "reference"),
+        ({"threads": 0}, "threads"),
+        ({"threads": 1.5}, "threads"),
+        ({"normalization": "minibatch", "batch_size": 2, "threads": 2}, "threads"),
     ],
 )
 def test_bad_input_sgd(small, kwargs, match):

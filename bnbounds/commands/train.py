@@ -64,6 +64,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="SGD sample order",
     )
     p.add_argument("--m", type=int, default=256, help="width")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads of the SGD loop (opt-in; see docs/training.md, Speed)",
+    )
     p.add_argument("--eta", type=float, default=0.1, help="step size")
     p.add_argument(
         "--steps", type=int, default=1000, help="steps (flow: time = steps * eta)"
@@ -171,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
         train_sgd,
     )
 
+    if args.threads != 1 and args.method != "sgd":
+        raise SystemExit(
+            f"bnbounds train: error: --threads {args.threads} applies to --method sgd"
+        )
     data, test, name = _load_data(args)
     W0 = init_params(args.m, data.d, args.seed)
     record_every = args.record_every or max(1, args.steps // DEFAULT_RECORDS)
@@ -199,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
                 rng=args.seed,
                 batch_size=args.batch_size,
                 callback=bar,
+                threads=args.threads,
                 **kw,
             )
         else:

@@ -1,0 +1,779 @@
+"""The SGD loop of the paper (Section 1.3) in the eigenbasis of Sigma, O(m r) a step.
+
+Notation (float64, C-contiguous). Sigma = W diag(lam) W' with W (d, r) orthonormal
+(the thin SVD of Xbar, :attr:`bnbounds.Dataset.basis`) and ``T = Xbar W`` (n, r).
+Every gradient of v_j lies in range(Sigma), since it is spanned by ``xbar_i`` and
+``Sigma v_j`` (Section 1.3), so the component of v_j outside range(Sigma) never
+moves and the trainable state is
+
+``B``  (m, r)  coordinates ``B = V W``, so that ``V = V_perp + B W'`` (stored
+               transposed, ``BT``, see :class:`SGDState`);
+``s``  (m,)    ``||v_j||_Sigma^2 = sum_k lam_k B_jk^2``;
+``invn`` (m,)  ``1 / N(v_j)`` with ``N(v_j) = sqrt(s_j + eps)`` (0 if N(v_j) = 0,
+               a neuron that then contributes nothing, as in the network kernels).
+
+For the unnormalised variant (``bn = False``) the same kernel runs with N = 1, no
+projection and ``c`` frozen, on the basis of the *uncentred* points.
+
+No reduction here relies on reassociation: fastmath stays off (``_config``),
+per-unit sums run over k in order, vectorised *across* units, and sums across
+units use fixed interleaved partial sums (:func:`_sum8`).
+
+Kernels are pure: they draw no random numbers (the wrapper passes the example
+indices) and raise nothing; a non-finite value is reported through a status code.
+
+Threads split the units into blocks (:func:`unit_block`), and the state keeps
+each block's columns of B' in a memory region of its own (:class:`SGDState`).
+Measured here: two threads writing the two halves of each row of one array ran
+4-6x *slower* than one thread (a read-modify-write over 100 x 1024 took 30.7 us
+against 5.2 us), while two threads on separate regions ran 1.8x faster (2.9 us).
+The per-unit kernels see their block through views (``a[lo:hi]``), so every loop
+indexes from 0 and LLVM vectorises it (a loop over ``range(lo, hi)`` with a
+signed ``lo`` kept Numba's negative-index code and ran 8x slower).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .. import _config
+from ._sync import STRIDE, barrier
+from .network import logistic_deriv
+
+_JIT = {"cache": _config.CACHE, "fastmath": _config.FASTMATH}
+
+#: Status codes returned by :func:`sgd_worker` (OK and NONFINITE as everywhere).
+OK = 0
+NONFINITE = 1
+ABORTED = 2
+
+
+class SGDState(NamedTuple):
+    """Mutable SGD state in the eigenbasis, updated in place (build it with
+    :func:`new_sgd_state`; read B back with :func:`state_B`).
+
+    ``BT`` holds B' block by block, shape (nblocks, r, w): block b is units
+    ``unit_block(m, b, nblocks)``, its row k is ``B[lo:hi, k]`` followed by zero
+    padding up to w (a multiple of 8, so every row starts on a cache line). One
+    pass over a block's rows updates its units at once with loops that run along
+    the units (contiguous, so LLVM vectorises them) while each per-unit sum still
+    runs over k in order.
+    """
+
+    a: np.ndarray  # (m,)
+    c: np.ndarray  # (m,)
+    BT: np.ndarray  # (nblocks, r, w)  B' by blocks of units
+    s: np.ndarray  # (m,)    ||v_j||_Sigma^2 = sum_k lam_k B_jk^2
+    invn: np.ndarray  # (m,) 1 / N(v_j)
+    z: np.ndarray  # (m,)    <v_j, xbar_i> for the example about to be used
+    coef: np.ndarray  # (m,) workspace
+    ck: np.ndarray  # (m,)   workspace
+    g: np.ndarray  # (m,)    workspace: a_j relu(u_j), unit j's share of f
+
+
+class SGDData(NamedTuple):
+    """Read-only data of the SGD loop."""
+
+    T: np.ndarray  # (n, r) centred points in the basis, T = Xbar W
+    y: np.ndarray  # (n,) labels in {-1, +1}
+    lam: np.ndarray  # (r,) eigenvalues of Sigma (zeros when not bn)
+
+
+class Origin(NamedTuple):
+    """W_0 in the same coordinates, for ||U - U_0|| and ||V - V_0||.
+
+    ``B0`` has the layout of the state it is compared with: (m, r) for GD,
+    that of ``SGDState.BT`` for SGD. ``dv`` is a per-unit workspace.
+    """
+
+    a0: np.ndarray  # (m,)
+    c0: np.ndarray  # (m,)
+    B0: np.ndarray
+    dv: np.ndarray  # (m,)
+
+
+#: Alignment of the SGD state, bytes: one cache line, one AVX-512 vector.
+ALIGN = 64
+
+
+def aligned_zeros(shape: int | tuple[int, ...]) -> np.ndarray:
+    """Float64 zeros whose data starts on an ``ALIGN``-byte boundary.
+
+    NumPy's large arrays usually start 16 bytes past a page boundary, so every
+    512-bit load of the SGD pass straddles two cache lines; aligned, the pass
+    took 10.4 us instead of 11.8 us (m = 1024, r = 96, this machine).
+    """
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    size = int(np.prod(shape, dtype=np.int64))
+    step = ALIGN // 8
+    buf = np.zeros(size + step)
+    start = (-buf.ctypes.data % ALIGN) // 8
+    return buf[start : start + size].reshape(shape)
+
+
+def padded_units(m: int) -> int:
+    """m rounded up to whole ``ALIGN``-byte rows (8 float64)."""
+    step = ALIGN // 8
+    return -(-m // step) * step
+
+
+def blocked_transpose(B: np.ndarray, nblocks: int = 1) -> np.ndarray:
+    """B (m, r) in the layout of ``SGDState.BT``: (nblocks, r, w), aligned."""
+    m, r = B.shape
+    w = padded_units(unit_block(m, 0, nblocks)[1])
+    BT = aligned_zeros((nblocks, r, w))
+    for b in range(nblocks):
+        lo, hi = unit_block(m, b, nblocks)
+        BT[b, :, : hi - lo] = B[lo:hi].T
+    return BT
+
+
+def state_B(BT: np.ndarray, m: int) -> np.ndarray:
+    """B (m, r) from the blocked layout of ``SGDState.BT``."""
+    nblocks, r, _ = BT.shape
+    B = np.empty((m, r))
+    for b in range(nblocks):
+        lo, hi = unit_block(m, b, nblocks)
+        B[lo:hi] = BT[b, :, : hi - lo].T
+    return B
+
+
+def new_sgd_state(
+    a: np.ndarray, c: np.ndarray, B: np.ndarray, nblocks: int = 1
+) -> SGDState:
+    """The SGD state for units (a, c) (updated in place) and B = V W (m, r),
+    with the units in ``nblocks`` blocks (one per thread that will run it)."""
+    m = B.shape[0]
+    return SGDState(
+        a,
+        c,
+        blocked_transpose(B, nblocks),
+        aligned_zeros(m),
+        aligned_zeros(m),
+        aligned_zeros(m),
+        aligned_zeros(m),
+        aligned_zeros(m),
+        aligned_zeros(m),
+    )
+
+
+@njit(**_JIT)
+def _pass_z_s(BT, t, lam, z_out, s_out):
+    """z_j = sum_k BT[k, j] t_k and s_j = sum_k lam_k BT[k, j]^2, k in order."""
+    r = BT.shape[0]
+    m = s_out.shape[0]  # BT's rows may be padded beyond m (new_sgd_state)
+    for j in range(m):
+        z_out[j] = 0.0
+        s_out[j] = 0.0
+    for k in range(r):
+        row = BT[k]
+        tk = t[k]
+        lk = lam[k]
+        for j in range(m):
+            b = row[j]
+            z_out[j] += b * tk
+            s_out[j] += lk * b * b
+
+
+@njit(**_JIT)
+def _pass_update(BT, ck, coef, lam, ti, tn, s_out, z_out):
+    """One pass over BT: B_jk <- B_jk + ck_j lam_k B_jk - coef_j ti_k, then
+    s_j = sum_k lam_k B_jk^2 and z_j = sum_k B_jk tn_k (new B), k in order.
+
+    Rows of BT are taken six at a time, so each unit's accumulators and
+    coefficients are loaded and stored once per six rows instead of once per
+    row. Each per-unit sum still adds the rows' terms one by one, in order: the
+    result is bit-for-bit that of one row at a time. The j loops run along the
+    units and vectorise. Measured at m = 1024, r = 100 (AVX-512, 2 MB L2): three
+    rows 13.9 us a step, six 12.1-12.5 us; four stayed scalar (LLVM's runtime
+    alias checks gave up), so check the step time in benchmarks/bench_train.py
+    after changing the blocking.
+    """
+    r = BT.shape[0]
+    m = s_out.shape[0]  # BT's rows may be padded beyond m (new_sgd_state)
+    for j in range(m):
+        s_out[j] = 0.0
+        z_out[j] = 0.0
+    r6 = r - r % 6
+    for k in range(0, r6, 6):
+        row0 = BT[k]
+        row1 = BT[k + 1]
+        row2 = BT[k + 2]
+        row3 = BT[k + 3]
+        row4 = BT[k + 4]
+        row5 = BT[k + 5]
+        l0 = lam[k]
+        l1 = lam[k + 1]
+        l2 = lam[k + 2]
+        l3 = lam[k + 3]
+        l4 = lam[k + 4]
+        l5 = lam[k + 5]
+        t0 = ti[k]
+        t1 = ti[k + 1]
+        t2 = ti[k + 2]
+        t3 = ti[k + 3]
+        t4 = ti[k + 4]
+        t5 = ti[k + 5]
+        n0 = tn[k]
+        n1 = tn[k + 1]
+        n2 = tn[k + 2]
+        n3 = tn[k + 3]
+        n4 = tn[k + 4]
+        n5 = tn[k + 5]
+        for j in range(m):
+            ckj = ck[j]
+            cfj = coef[j]
+            x0 = row0[j]
+            x1 = row1[j]
+            x2 = row2[j]
+            x3 = row3[j]
+            x4 = row4[j]
+            x5 = row5[j]
+            b0 = x0 + ckj * l0 * x0 - cfj * t0
+            b1 = x1 + ckj * l1 * x1 - cfj * t1
+            b2 = x2 + ckj * l2 * x2 - cfj * t2
+            b3 = x3 + ckj * l3 * x3 - cfj * t3
+            b4 = x4 + ckj * l4 * x4 - cfj * t4
+            b5 = x5 + ckj * l5 * x5 - cfj * t5
+            row0[j] = b0
+            row1[j] = b1
+            row2[j] = b2
+            row3[j] = b3
+            row4[j] = b4
+            row5[j] = b5
+            sj = s_out[j] + l0 * b0 * b0  # the terms in order of k, one by one
+            sj = sj + l1 * b1 * b1
+            sj = sj + l2 * b2 * b2
+            sj = sj + l3 * b3 * b3
+            sj = sj + l4 * b4 * b4
+            s_out[j] = sj + l5 * b5 * b5
+            zj = z_out[j] + b0 * n0
+            zj = zj + b1 * n1
+            zj = zj + b2 * n2
+            zj = zj + b3 * n3
+            zj = zj + b4 * n4
+            z_out[j] = zj + b5 * n5
+    for k in range(r6, r):
+        row = BT[k]
+        lk = lam[k]
+        tk = ti[k]
+        nk = tn[k]
+        for j in range(m):
+            b = row[j] + ck[j] * lk * row[j] - coef[j] * tk
+            row[j] = b
+            s_out[j] += lk * b * b
+            z_out[j] += b * nk
+
+
+@njit(**_JIT)
+def _sum8(g):
+    """sum_j g_j as eight fixed interleaved partial sums, combined as a fixed tree.
+
+    Deterministic and IEEE (no reassociation by the compiler); eight independent
+    chains instead of one long one.
+    """
+    m = g.shape[0]
+    m8 = m - m % 8
+    f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = 0.0
+    for j in range(0, m8, 8):
+        f0 += g[j]
+        f1 += g[j + 1]
+        f2 += g[j + 2]
+        f3 += g[j + 3]
+        f4 += g[j + 4]
+        f5 += g[j + 5]
+        f6 += g[j + 6]
+        f7 += g[j + 7]
+    rest = 0.0
+    for j in range(m8, m):
+        rest += g[j]
+    return (((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7))) + rest
+
+
+@njit(**_JIT)
+def _outputs(s, z, a, c, eps, bn, invn_out, g_out):
+    """From the pass's s_j, z_j: ``invn_j = 1 / sqrt(s_j + eps)`` (bn) and each
+    unit's share ``g_j = a_j relu(u_j)`` of f, ``u_j = c_j z_j invn_j`` (bn) or
+    ``z_j``. Returns how many s_j, z_j are not finite.
+
+    Every iteration is independent and the fault count is an integer sum, so the
+    loop vectorises (a floating-point accumulator would pin it to scalar code).
+    """
+    m = s.shape[0]
+    nbad = 0
+    if bn:
+        for j in range(m):
+            sj = s[j]
+            zj = z[j]
+            nj = math.sqrt(sj + eps)
+            inv = 1.0 / nj if nj > 0.0 else 0.0
+            invn_out[j] = inv
+            u = c[j] * (zj * inv)
+            g_out[j] = a[j] * u if u > 0.0 else 0.0
+            nbad += 0 if (sj - sj) + (zj - zj) == 0.0 else 1
+    else:
+        for j in range(m):
+            zj = z[j]
+            g_out[j] = a[j] * zj if zj > 0.0 else 0.0
+            nbad += 0 if zj - zj == 0.0 else 1
+    return nbad
+
+
+@njit(**_JIT)
+def _coefficients(z, invn, w, bn, a, c, coef_out, ck_out):
+    """Apply the (a, c) part of an SGD step and set the pass's coefficients.
+
+    Active units (``u_j > 0``): ``a_j -= w u_j``, ``c_j -= w a_j h_j``,
+    ``coef_j = w a_j c_j / N_j`` and ``ck_j = coef_j h_j / N_j`` (old a_j, c_j);
+    inactive units keep their values and get coefficient 0 (branch-free
+    selects). Returns how many active units got a non-finite a_j or c_j.
+    """
+    m = z.shape[0]
+    nbad = 0
+    if bn:
+        for j in range(m):
+            inv = invn[j]
+            h = z[j] * inv
+            aj = a[j]
+            cj = c[j]
+            u = cj * h
+            on = u > 0.0
+            an = aj - w * u
+            cn = cj - w * aj * h
+            a[j] = an if on else aj
+            c[j] = cn if on else cj
+            cf = w * aj * cj * inv
+            coef_out[j] = cf if on else 0.0
+            ck_out[j] = cf * (h * inv) if on else 0.0
+            nbad += 1 if on and (an - an) + (cn - cn) != 0.0 else 0
+    else:
+        for j in range(m):
+            h = z[j]
+            aj = a[j]
+            on = h > 0.0
+            an = aj - w * h
+            a[j] = an if on else aj
+            coef_out[j] = w * aj if on else 0.0
+            ck_out[j] = 0.0
+            nbad += 1 if on and an - an != 0.0 else 0
+    return nbad
+
+
+#: Relative slack on the movement bound of the SGD exit test, far above the
+#: round-off of the bound itself and of the exact sums (~(m + r) 1e-16 relative):
+#: a step is skipped only when the bound is below R^2 by more than this.
+BOUND_SLACK = 1e-9
+#: Rounding of the stored state per step: each new entry b = x + ck lam x - coef t
+#: is a few roundings away from its exact value, |error| <= 3u (|x| + |move|)
+#: with u = 2^-53, so the stored B moves by up to ROUND_ALLOWANCE ||B||_F more
+#: than the exact step (the |move| part is inside BOUND_SLACK). Hypothesis found
+#: the exact-arithmetic bound 4e-9 relative short at a 1e-9 move of a unit entry.
+ROUND_ALLOWANCE = 4.0 * 2.0**-53
+
+
+@njit(**_JIT)
+def _move_sq(s, ck, coef, t_norm, sqrt_lam_max, work):
+    """sum over the units of the squared bound on ``||dB_j||`` of
+    :func:`_move_bound` (without the rounding term). Vectorises: the per-unit
+    loop stores into ``work`` and :func:`_sum8` adds."""
+    for j in range(s.shape[0]):
+        e = abs(ck[j]) * sqrt_lam_max * math.sqrt(s[j]) + abs(coef[j]) * t_norm
+        work[j] = e * e
+    return _sum8(work)
+
+
+@njit(**_JIT)
+def _norm(t):
+    tt = 0.0
+    for k in range(t.shape[0]):
+        tt += t[k] * t[k]
+    return math.sqrt(tt)
+
+
+@njit(**_JIT)
+def _move_bound(s, ck, coef, t, sqrt_lam_max, b_norm, work):
+    """An upper bound on ``||B_new - B||_F = ||V_new - V||_F`` for one SGD step,
+    as stored in float64, given ``b_norm >= ||B||_F``.
+
+    Unit j moves by ``dB_j = ck_j lam * B_j - coef_j t`` (0 if inactive: then
+    bit for bit nothing), and ``||lam * B_j||^2 = sum_k lam_k^2 B_jk^2 <= lam_max
+    s_j``, so ``||dB_j|| <= |ck_j| sqrt(lam_max s_j) + |coef_j| ||t||``; rounding
+    of the stored entries adds at most ``ROUND_ALLOWANCE * b_norm``. O(m + r).
+    """
+    return (
+        math.sqrt(_move_sq(s, ck, coef, _norm(t), sqrt_lam_max, work))
+        + ROUND_ALLOWANCE * b_norm
+    )
+
+
+@njit(**_JIT)
+def _sq_norm(BT, work):
+    """``||BT||_F^2`` over the first ``len(work)`` columns of BT (r, w)."""
+    n = work.shape[0]
+    for j in range(n):
+        work[j] = 0.0
+    for k in range(BT.shape[0]):
+        row = BT[k]
+        for j in range(n):
+            work[j] += row[j] * row[j]
+    return _sum8(work)
+
+
+@njit(**_JIT)
+def _sq_dist(BT, B0, work):
+    """``||BT - B0||_F^2`` over the first ``len(work)`` columns (r, w)."""
+    n = work.shape[0]
+    for j in range(n):
+        work[j] = 0.0
+    for k in range(BT.shape[0]):
+        row = BT[k]
+        row0 = B0[k]
+        for j in range(n):
+            e = row[j] - row0[j]
+            work[j] += e * e
+    return _sum8(work)
+
+
+@njit(**_JIT)
+def _unit_sq_dist(a, c, a0, c0, work):
+    """``sum_j (a_j - a0_j)^2 + (c_j - c0_j)^2`` (vectorises)."""
+    for j in range(a.shape[0]):
+        ea = a[j] - a0[j]
+        ec = c[j] - c0[j]
+        work[j] = ea * ea + ec * ec
+    return _sum8(work)
+
+
+@njit(nogil=True, **_JIT)
+def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch, flags):
+    """Run ``len(idx)`` SGD steps of the paper (Section 1.3) in place; O(m r) each.
+
+    Step s uses example ``i = idx[s]`` and the statistics of the *whole* data set:
+
+    .. math::
+
+        W_{s+1} = W_s - \\eta\\,\\ell'(p_i(W_s))\\,\\partial_W p_i(W_s),
+
+    with, for the active units (``c_j h_j > 0``, ``h_j = z_j / N_j``,
+    ``z_j = <v_j, xbar_i>``): ``d a_j = y_i c_j h_j``, ``d c_j = y_i a_j h_j`` and,
+    in the eigenbasis, ``d B_j = y_i a_j c_j / N_j (t_i - lam * B_j z_j / N_j^2)``
+    (the projection ``I - Sigma v_j v_j' / N_j^2`` of Section 1.3, with
+    ``Sigma v_j = W (lam * B_j)``). Inactive units do not move.
+
+    One pass over ``BT`` per step applies the update (coefficient 0 for inactive
+    units, which leaves them bit-for-bit unchanged) and accumulates, for every
+    unit, the new ``s_j = ||v_j||_Sigma^2`` and ``z_j`` for the *next* example:
+    the state is streamed once per step.
+
+    Thread ``tid`` of ``nthreads`` owns the blocks ``tid, tid + nthreads, ...``
+    of ``st.BT`` (usually one) and does all of the above for their units. The
+    threads meet once per step at :func:`bnbounds._kernels._sync.barrier` and
+    exchange, through ``xch``, their share of f (added in thread order, so every
+    thread gets the same f, deterministic for a given thread count), their fault
+    counts and, with
+    ``track``, their shares of the exit test's sums (which therefore settle one
+    barrier later; the exact distance, when the bound asks for it, costs one more
+    barrier). Every decision is made from the same exchanged numbers in every
+    thread, so all of them stop at the same step. ``nthreads = 1`` is
+    :func:`sgd_steps`.
+
+    Parameters
+    ----------
+    st : SGDState
+        Updated in place (``st.z`` is recomputed on entry).
+    data : SGDData
+    idx : int64 array
+        Example indices, one per step (validated by the wrapper).
+    eta, eps : float
+    bn : bool
+        True: the paper's network. False: ``f = sum_j a_j relu(<v_j, x>)`` (N = 1,
+        no projection, c frozen).
+    org : Origin
+        W_0 (``B0`` of shape (r, m)); used when ``track``.
+    track : bool
+        Find the first step whose ``||U - U0||^2 + alpha ||V - V0||^2 >= R^2``
+        (eq. (5)); tracking stops there. ``||U - U0||`` is exact every step
+        (O(m)). ``||V - V0||`` needs a read of ``B0`` (it doubled the step), so
+        it is computed exactly only when an upper bound says the exit may have
+        come: ``||V_s - V0|| <= ||V_c - V0|| + sum_{c <= t < s} ||V_{t+1} - V_t||``
+        from the last exact evaluation c, each step's movement bounded in O(m)
+        by :func:`_move_bound`. The exit step found is the exact first one.
+    acc : float64 array (6,)
+        ``acc[0] += sum_s |l'_s|`` (the sum of eq. (50)); ``acc[1]``:
+        ``||U - U0||^2`` after the last tracked step; ``acc[2]``: ``||V - V0||^2``
+        at the last exact evaluation (0 for a state still at W_0);
+        ``acc[3] = alpha`` and ``acc[4] = R^2`` of the exit test; ``acc[5]``: the
+        movement bound accumulated since that evaluation. Carry ``acc`` from one
+        call to the next.
+
+    tid, nthreads : int
+        This thread and the number of threads.
+    xch : float64 array (nthreads, 2, 8)
+        Exchange rows, one cache line each, alternating between barriers.
+    flags : int64 array (8 (nthreads + 1),)
+        Barrier counters and the abort word (zeros on entry).
+
+    Returns
+    -------
+    done : int
+        Steps completed (``len(idx)`` unless a non-finite value stopped the loop).
+    status : int
+        ``OK``, ``NONFINITE`` (the margin or an updated value was not finite;
+        the state is then partly updated and must be discarded) or ``ABORTED``
+        (the caller set the abort word: a partner thread never came).
+    exit_at : int
+        With ``track``: the first k (1 <= k <= done) with
+        ``||U_k - U0||^2 + alpha ||V_k - V0||^2 >= R^2`` after k steps of this
+        call (eq. (5)); -1 if none.
+    """
+    a = st.a
+    c = st.c
+    s = st.s
+    invn = st.invn
+    z = st.z
+    g = st.g
+    T = data.T
+    y = data.y
+    lam = data.lam
+    nblocks, r, _ = st.BT.shape
+    m = a.shape[0]
+    nsteps = idx.shape[0]
+    alpha = acc[3]
+    r2 = acc[4]
+    dv_c = acc[2]  # ||V - V0||^2 at the last exact evaluation
+    path = acc[5]  # movement bound since then
+    du = acc[1]
+    exit_at = -1
+    if nsteps == 0:
+        return 0, OK, exit_at
+    sqrt_lam_max = 0.0
+    for k in range(r):
+        sqrt_lam_max = max(sqrt_lam_max, lam[k])
+    sqrt_lam_max = math.sqrt(sqrt_lam_max)
+    bad = 0
+    b0_part = 0.0  # ||B0||_F^2, for ||B||_F <= ||B0||_F + ||B - B0||_F
+    for b in range(tid, nblocks, nthreads):
+        lo, hi = unit_block(m, b, nblocks)
+        _pass_z_s(st.BT[b], T[idx[0]], lam, z[lo:hi], s[lo:hi])
+        bad += _outputs(
+            s[lo:hi], z[lo:hi], a[lo:hi], c[lo:hi], eps, bn, invn[lo:hi], g[lo:hi]
+        )
+        if track:
+            b0_part += _sq_norm(org.B0[b], org.dv[lo:hi])
+    # Shares published at each barrier: of f, of the fault count, and (with
+    # track) of ||U - U0||^2 and of the squared movement bound of the step just
+    # made, and at the first barrier of ||B0||_F^2.
+    du_part = 0.0
+    mv_part = 0.0
+    b0_norm = 0.0
+    count = 0  # barriers passed
+    for step in range(nsteps + 1):  # the last round only settles the last step
+        f_part = 0.0
+        if step < nsteps:
+            for b in range(tid, nblocks, nthreads):
+                lo, hi = unit_block(m, b, nblocks)
+                f_part += _sum8(g[lo:hi])
+        count += 1
+        row = xch[tid, count & 1]
+        row[0] = f_part
+        row[1] = bad
+        row[2] = du_part
+        row[3] = mv_part
+        row[4] = b0_part
+        if not barrier(flags, tid, nthreads, count):
+            return max(step - 1, 0), ABORTED, exit_at
+        f = 0.0
+        nbad = 0.0
+        du = 0.0
+        mv = 0.0
+        b0sq = 0.0
+        for t in range(nthreads):  # thread order: the same sums in every thread
+            other = xch[t, count & 1]
+            f += other[0]
+            nbad += other[1]
+            du += other[2]
+            mv += other[3]
+            b0sq += other[4]
+        if nbad != 0.0:  # in the prologue (step 0) or in step - 1
+            return max(step - 1, 0), NONFINITE, exit_at
+        if step == 0:
+            b0_norm = math.sqrt(b0sq)
+        elif track and exit_at < 0:  # the exit test of W_step, eq. (5)
+            reach = math.sqrt(dv_c) + path  # >= ||V_{step-1} - V0||
+            path += math.sqrt(mv) + ROUND_ALLOWANCE * (b0_norm + reach)
+            reach = math.sqrt(dv_c) + path  # >= ||V_step - V0||
+            if du + alpha * reach * reach * (1.0 + BOUND_SLACK) >= r2:
+                dv_part = 0.0  # exact, with one more barrier
+                for b in range(tid, nblocks, nthreads):
+                    lo, hi = unit_block(m, b, nblocks)
+                    dv_part += _sq_dist(st.BT[b], org.B0[b], org.dv[lo:hi])
+                count += 1
+                xch[tid, count & 1, 5] = dv_part
+                if not barrier(flags, tid, nthreads, count):
+                    return step - 1, ABORTED, exit_at
+                dv_c = 0.0
+                for t in range(nthreads):
+                    dv_c += xch[t, count & 1, 5]
+                path = 0.0
+                if du + alpha * dv_c >= r2:
+                    exit_at = step
+        if step == nsteps:
+            break
+        i = idx[step]
+        p = y[i] * f  # f(x_i) = sum_j a_j relu(u_j); inactive units add 0
+        if not math.isfinite(p):
+            return step, NONFINITE, exit_at
+        dl = logistic_deriv(p)
+        if tid == 0:
+            acc[0] -= dl
+        w = eta * y[i] * dl
+        ti = T[i]
+        tn = T[idx[step + 1]] if step + 1 < nsteps else ti
+        tracking = track and exit_at < 0
+        t_norm = _norm(ti) if tracking else 0.0
+        bad = 0
+        mv_part = 0.0
+        du_part = 0.0
+        for b in range(tid, nblocks, nthreads):
+            lo, hi = unit_block(m, b, nblocks)
+            sb = s[lo:hi]
+            zb = z[lo:hi]
+            ab = a[lo:hi]
+            cb = c[lo:hi]
+            coefb = st.coef[lo:hi]
+            ckb = st.ck[lo:hi]
+            bad += _coefficients(zb, invn[lo:hi], w, bn, ab, cb, coefb, ckb)
+            if tracking:
+                mv_part += _move_sq(sb, ckb, coefb, t_norm, sqrt_lam_max, org.dv[lo:hi])
+            _pass_update(st.BT[b], ckb, coefb, lam, ti, tn, sb, zb)
+            bad += _outputs(sb, zb, ab, cb, eps, bn, invn[lo:hi], g[lo:hi])
+            if tracking:
+                du_part += _unit_sq_dist(
+                    ab, cb, org.a0[lo:hi], org.c0[lo:hi], org.dv[lo:hi]
+                )
+    if tid == 0:
+        acc[1] = du
+        acc[2] = dv_c
+        acc[5] = path
+    return nsteps, OK, exit_at
+
+
+@njit(**_JIT)
+def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
+    """:func:`sgd_worker` on one thread (no barrier, no partner)."""
+    xch = np.zeros((1, 2, 8))
+    flags = np.zeros(2 * STRIDE, dtype=np.int64)
+    return sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, 0, 1, xch, flags)
+
+
+@njit(**_JIT)
+def unit_block(m, b, nblocks):
+    """Units ``[lo, hi)`` of block b of nblocks: equal blocks of whole cache
+    lines (8 float64), so that no two threads write the same line of a per-unit
+    array."""
+    per = (m + nblocks - 1) // nblocks
+    per = (per + 7) // 8 * 8
+    lo = min(m, b * per)
+    return lo, min(m, lo + per)
+
+
+#: Below this much work per call (steps x m x r), run_sgd uses one thread: two
+#: threads cost a thread start (~0.1 ms) per call and a barrier per step.
+MT_MIN_WORK = 1 << 24
+#: Each thread gets at least this many entries of B per step (m r / threads; about
+#: 4 us of pass): below it the barrier's cross-core hand-off and a helper not yet
+#: on its own core cost more than they save (measured at m = 256, r = 50: 1.9 us
+#: a step on one thread, 2.9-4.4 us on two; m = 1024, r = 100: 11.7 -> 7.5 us).
+MT_MIN_ENTRIES = 1 << 15
+
+
+def sgd_threads(m: int, r: int, nsteps: int, requested: int) -> int:
+    """Threads :func:`run_sgd` uses for a call of nsteps steps when the caller
+    asked for ``requested`` (1 without JIT or with BNBOUNDS_PARALLEL=0)."""
+    if requested < 2 or _config.JIT_DISABLED or not _config.PARALLEL:
+        return 1
+    if nsteps * m * r < MT_MIN_WORK:
+        return 1
+    return max(1, min(requested, (m * r) // MT_MIN_ENTRIES, m // 8))
+
+
+def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
+    """Run :func:`sgd_worker` on ``nthreads`` threads (this one and helpers).
+
+    Returns what :func:`sgd_worker` returns (the same in every thread). A helper
+    that fails to start, or raises, sets the abort word, which releases the
+    others; that is reported as a RuntimeError (a bug, not a training fault).
+    """
+    if nthreads <= 1:
+        return sgd_steps(st, data, idx, eta, eps, bn, org, track, acc)
+    import threading
+
+    # Compile (or load from the cache) here, in this thread, before any helper
+    # starts: no step is taken with an empty index array.
+    sgd_worker(
+        st,
+        data,
+        idx[:0],
+        eta,
+        eps,
+        bn,
+        org,
+        track,
+        acc,
+        0,
+        nthreads,
+        np.zeros((nthreads, 2, 8)),
+        np.zeros(STRIDE * (nthreads + 1), np.int64),
+    )
+
+    xch = np.zeros((nthreads, 2, 8))
+    flags = np.zeros(STRIDE * (nthreads + 1), dtype=np.int64)
+    results: list = [None] * nthreads
+    errors: list = []
+
+    def helper(t: int) -> None:
+        try:
+            results[t] = sgd_worker(
+                st, data, idx, eta, eps, bn, org, track, acc, t, nthreads, xch, flags
+            )
+        except BaseException as exc:  # pragma: no cover - a bug; release the others
+            errors.append(exc)
+            flags[STRIDE * nthreads] = 1
+
+    threads = [
+        threading.Thread(target=helper, args=(t,), daemon=True)
+        for t in range(1, nthreads)
+    ]
+    try:
+        for th in threads:
+            th.start()
+    except BaseException:  # pragma: no cover - cannot start a thread
+        flags[STRIDE * nthreads] = 1
+        raise
+    finished = False
+    interrupted = False
+    try:
+        results[0] = sgd_worker(
+            st, data, idx, eta, eps, bn, org, track, acc, 0, nthreads, xch, flags
+        )
+        finished = True
+    finally:
+        if not finished:  # e.g. Ctrl-C before this thread reached the kernel:
+            flags[STRIDE * nthreads] = 1  # release the helpers from their barrier
+        for th in threads:  # the state is shared: never leave while a helper runs
+            while th.is_alive():
+                try:
+                    th.join()
+                except KeyboardInterrupt:
+                    interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
+    if errors:  # pragma: no cover
+        raise RuntimeError("an SGD worker thread failed") from errors[0]
+    if any(res != results[0] for res in results):  # pragma: no cover - a bug
+        raise RuntimeError(f"SGD worker threads disagree: {results}")
+    return results[0]
