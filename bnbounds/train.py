@@ -1062,7 +1062,7 @@ def train_sgd(
     Notes
     -----
     ``"batch"`` and ``"none"`` run inside one Numba loop in the eigenbasis of
-    Sigma (:func:`bnbounds._kernels.train.sgd_steps`), O(m r) per step whatever n
+    Sigma (:func:`bnbounds._kernels.sgd.sgd_worker`), O(m r) per step whatever n
     and d are: one pass over the m x r state applies the update (inactive units
     get coefficient 0 and keep their values bit for bit) and computes
     ``z = B t_i`` for the next example. Records cost one full-data forward pass
