@@ -474,12 +474,11 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
     threads meet once per step at :func:`bnbounds._kernels._sync.barrier` and
     exchange, through ``xch``, their share of f (added in thread order, so every
     thread gets the same f, deterministic for a given thread count), their fault
-    counts and, with
-    ``track``, their shares of the exit test's sums (which therefore settle one
-    barrier later; the exact distance, when the bound asks for it, costs one more
-    barrier). Every decision is made from the same exchanged numbers in every
-    thread, so all of them stop at the same step. ``nthreads = 1`` is
-    :func:`sgd_steps`.
+    counts and, with ``track``, their shares of the exit test's sums (which
+    therefore settle one barrier later; the exact distance, when the bound asks
+    for it, costs one more barrier). Every decision is made from the same
+    exchanged numbers in every thread, so all of them stop at the same step.
+    ``nthreads = 1`` is :func:`sgd_steps`.
 
     Parameters
     ----------
@@ -493,7 +492,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
         True: the paper's network. False: ``f = sum_j a_j relu(<v_j, x>)`` (N = 1,
         no projection, c frozen).
     org : Origin
-        W_0 (``B0`` of shape (r, m)); used when ``track``.
+        W_0 (``B0`` in the layout of ``st.BT``); used when ``track``.
     track : bool
         Find the first step whose ``||U - U0||^2 + alpha ||V - V0||^2 >= R^2``
         (eq. (5)); tracking stops there. ``||U - U0||`` is exact every step
@@ -730,7 +729,7 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
         np.zeros(STRIDE * (nthreads + 1), np.int64),
     )
 
-    xch = np.zeros((nthreads, 2, 8))
+    xch = aligned_zeros((nthreads, 2, 8))  # one cache line per (thread, parity)
     flags = np.zeros(STRIDE * (nthreads + 1), dtype=np.int64)
     results: list = [None] * nthreads
     errors: list = []
