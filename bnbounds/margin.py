@@ -36,7 +36,7 @@ to the exact values.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -762,7 +762,7 @@ def _adam(
     grad: Callable[[list[np.ndarray]], tuple[float, list[np.ndarray]]],
     x0: list[np.ndarray],
     *,
-    lr: float,
+    lr: float | Sequence[float],
     steps: int,
     project: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
     beta1: float = 0.9,
@@ -770,8 +770,13 @@ def _adam(
     tiny: float = 1e-12,
     callback: Callable[[int, list[np.ndarray]], None] | None = None,
 ) -> list[np.ndarray]:
-    """Adam (Kingma & Ba 2014, Algorithm 1) with an optional projection after each step."""
+    """Adam (Kingma & Ba 2014, Algorithm 1) with an optional projection after each step.
+
+    ``lr`` is one step size, or one per parameter block (blocks on different
+    scales, such as a and V).
+    """
     x = [np.array(v, dtype=np.float64) for v in x0]
+    lrs = [lr] * len(x) if np.isscalar(lr) else list(lr)
     m1 = [np.zeros_like(v) for v in x]
     m2 = [np.zeros_like(v) for v in x]
     for t in range(1, steps + 1):
@@ -781,7 +786,7 @@ def _adam(
             m2[k] = beta2 * m2[k] + (1 - beta2) * g[k] * g[k]
             mh = m1[k] / (1 - beta1**t)
             vh = m2[k] / (1 - beta2**t)
-            x[k] = x[k] - lr * mh / (np.sqrt(vh) + tiny)
+            x[k] = x[k] - lrs[k] * mh / (np.sqrt(vh) + tiny)
         if project is not None:
             x = project(x)
         if callback is not None:
@@ -961,7 +966,7 @@ def bn_margin(
         # V's natural step is radius-sized: lr in units of the allowed displacement
         lr_V = radius * float(np.median(N0)) / max(steps, 1) ** 0.5
         x = [np.asarray(a_start, np.float64), V0.copy()]
-        x = _adam_two_rates(grad, x, lrs=(lr, lr_V), steps=steps, project=project)
+        x = _adam(grad, x, lr=(lr, lr_V), steps=steps, project=project)
         Vp = x[1]
         try:
             Fp = features(data, W0, eps=eps, V=Vp)
@@ -1030,23 +1035,6 @@ def a_network_risk_grad(
     SV = (Z.T @ Xbar) / n  # rows Sigma v_j
     gV = (G.T @ Xbar) / N[:, None] - (np.einsum("ij,ij->j", G, H) / N**2)[:, None] * SV
     return float(np.mean(logistic_loss(p))), ga, gV
-
-
-def _adam_two_rates(grad, x, *, lrs, steps, project):
-    """Adam with one step size per parameter block (a and V live on different scales)."""
-    beta1, beta2, tiny = 0.9, 0.999, 1e-12
-    m1 = [np.zeros_like(v) for v in x]
-    m2 = [np.zeros_like(v) for v in x]
-    for t in range(1, steps + 1):
-        _, g = grad(x)
-        for k in range(len(x)):
-            m1[k] = beta1 * m1[k] + (1 - beta1) * g[k]
-            m2[k] = beta2 * m2[k] + (1 - beta2) * g[k] * g[k]
-            x[k] = x[k] - lrs[k] * (m1[k] / (1 - beta1**t)) / (
-                np.sqrt(m2[k] / (1 - beta2**t)) + tiny
-            )
-        x = project(x)
-    return x
 
 
 def _tick(progress: Callable[[str], None] | None, label: str) -> None:

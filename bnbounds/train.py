@@ -80,10 +80,6 @@ GD_CHUNK_SECONDS = 0.1
 #: size, so the sample sequence does not depend on ``record_every``.
 _DRAW_BLOCK = 1 << 16
 
-#: Below this many (example, unit) pairs a run uses one Numba thread (shared with
-#: the core: see ``bnbounds._config.PARALLEL_MIN_WORK``).
-PARALLEL_MIN_WORK = _config.PARALLEL_MIN_WORK
-
 
 #: Quantities compared between successive halvings in :func:`train_gradient_flow`.
 FLOW_SERIES = ("risk", "u_dist", "v_dist")
@@ -479,6 +475,7 @@ class _Run:
         alpha: float | None,
         reference: Params | None,
         batch_size: int | None,
+        sgd_threads: int = 1,
     ) -> None:
         self.method = method
         self.normalization = normalization
@@ -488,7 +485,7 @@ class _Run:
         self.radii, self.alpha, self.batch_size = radii, alpha, batch_size
         self.track = radii is not None
         self.nthreads = _config.threads_for(data.n * params.m)
-        self.sgd_threads = 1  # threads of the fused SGD loop (set by train_sgd)
+        self.sgd_threads = sgd_threads  # threads of the fused SGD loop
 
         W, T, lam = _basis(data, normalization)
         self.W, self.T, self.lam = W, T, lam
@@ -927,7 +924,6 @@ def train_gd(
         reference=reference,
         batch_size=None,
     )
-    run.nthreads = _config.threads_for(data.n * params.m)
     try:
         with _quiet(), _threads(run.nthreads):
             _gd_loop(run, callback)
@@ -1105,8 +1101,8 @@ def train_sgd(
         alpha=alpha,
         reference=reference,
         batch_size=batch_size,
+        sgd_threads=threads,
     )
-    run.sgd_threads = threads
     try:
         with _quiet(), _threads(run.nthreads):
             if normalization == "minibatch":

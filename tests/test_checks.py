@@ -63,12 +63,15 @@ def test_b22_needs_unit_x():
     cl = CLAIMS["B.2.2"]
     s = cl.sample(0, xnorm=5.0, xmode="worst", frac=0.5)
     ch = cl.evaluate(s)
-    assert "||x|| <= 1" in ch.unmet and ch.verdict == "hypotheses-not-met"
+    assert "||x|| <= 1" in ch.unmet
+    assert ch.verdict == "hypotheses-not-met"
 
 
 def test_deterministic_run_holds():
     r = run_claim(CLAIMS["B.2.1-mult"], "quick")
-    assert r.verdict == "holds" and r.met > 0 and r.worst_ratio <= 1
+    assert r.verdict == "holds"
+    assert r.met > 0
+    assert r.worst_ratio <= 1
 
 
 def test_width_claims_say_how_far_off():
@@ -131,7 +134,8 @@ def test_cli_new_violation_fails_and_writes_a_witness(tmp_path, monkeypatch, cap
     assert "(NEW)" in capsys.readouterr().out
     data = json.loads(js.read_text())
     f1 = next(c for c in data["claims"] if c["id"] == "F.1")
-    assert f1["verdict"] == "violated" and not f1["known"]
+    assert f1["verdict"] == "violated"
+    assert not f1["known"]
     stored = json.loads((wdir / "F.1.json").read_text())
     assert stored["claim"] == "F.1"
     assert witnesses.replay(stored)["reproduced"]

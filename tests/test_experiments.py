@@ -42,7 +42,9 @@ def test_cifar_loader_on_files_in_the_pickle_format(tmp_path, rng):
     d1, l1 = _fake_batch(tmp_path / "data_batch_1", rng)
     d2, l2 = _fake_batch(tmp_path / "data_batch_2", rng)
     X, y = load_cifar_batch(tmp_path / "data_batch_1")
-    assert X.shape == (40, 3072) and X.dtype == np.uint8 and np.array_equal(y, l1)
+    assert X.shape == (40, 3072)
+    assert X.dtype == np.uint8
+    assert np.array_equal(y, l1)
     allX = np.concatenate(
         [d1[(l1 == CAT) | (l1 == DOG)], d2[(l2 == CAT) | (l2 == DOG)]]
     )
@@ -50,12 +52,14 @@ def test_cifar_loader_on_files_in_the_pickle_format(tmp_path, rng):
         [l1[(l1 == CAT) | (l1 == DOG)], l2[(l2 == CAT) | (l2 == DOG)]]
     )
     data = load_cifar_cats_dogs(tmp_path, n=None)
-    assert data.n == allX.shape[0] and data.d == 3072
+    assert data.n == allX.shape[0]
+    assert data.d == 3072
     assert np.array_equal(data.y, np.where(ally == DOG, 1.0, -1.0))  # dog +1, cat -1
     # a single positive rescaling of the pixels, so that ||x_i|| <= 1 and ||xbar_i|| <= 1
     s = allX[0].astype(float) @ allX[0] / (np.asarray(data.X[0]) @ allX[0])
     np.testing.assert_allclose(np.asarray(data.X) * s, allX, rtol=1e-12)
-    assert np.linalg.norm(data.X, axis=1).max() <= 1 + 1e-12 and data.meets_assumption
+    assert np.linalg.norm(data.X, axis=1).max() <= 1 + 1e-12
+    assert data.meets_assumption
     sub = load_cifar_cats_dogs(tmp_path, n=5, rng=0)
     assert sub.n == 5
 
@@ -81,7 +85,8 @@ def test_write_csv_is_atomic_and_roundtrips(tmp_path):
 def test_fit_loglog_slope_recovers_a_power_law():
     t = np.arange(1, 200, dtype=float)
     slope, k = fit_loglog_slope(t, 3.0 / t)
-    assert slope == pytest.approx(-1.0, abs=1e-12) and k == t.size
+    assert slope == pytest.approx(-1.0, abs=1e-12)
+    assert k == t.size
     assert math.isnan(fit_loglog_slope(t, np.zeros_like(t))[0])
 
 
@@ -116,7 +121,8 @@ def test_cli_reproduce_dyadic(tmp_path, capsys):
     ):
         assert (tmp_path / name).stat().st_size > 0
     out = capsys.readouterr()
-    assert "closed form = exact rational KKT" in out.out and "dyadic [" in out.err
+    assert "closed form = exact rational KKT" in out.out
+    assert "dyadic [" in out.err
 
 
 def test_cli_reproduce_figure1_on_digits(tmp_path, capsys):
@@ -140,7 +146,8 @@ def test_cli_reproduce_figure1_on_digits(tmp_path, capsys):
     assert len(rows) == 4
     for r in rows:
         g, ga, gc = float(r["gamma"]), float(r["gamma_a"]), float(r["gamma_c"])
-        assert g == pytest.approx(ga + gc) and g >= 0
+        assert g == pytest.approx(ga + gc)
+        assert g >= 0
     assert (tmp_path / "figure1_digits5v3.png").stat().st_size > 0
     assert (tmp_path / "figure1_digits5v3_summary.csv").exists()
 
@@ -197,7 +204,8 @@ def test_cli_reproduce_rates(tmp_path):
     rows = _read_csv(tmp_path / "rates.csv")
     assert {r["method"] for r in rows} == {"gd", "sgd"}
     for r in rows:
-        assert float(r["radius_V"]) > 0 and float(r["max_u_dist"]) > 0
+        assert float(r["radius_V"]) > 0
+        assert float(r["max_u_dist"]) > 0
     assert (tmp_path / "rates.png").stat().st_size > 0
 
 

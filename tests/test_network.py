@@ -122,11 +122,14 @@ def test_risk_margins_and_loss_stability():
     z = np.array([-1e4, -50.0, -1.0, 0.0, 1.0, 50.0, 1e4])
     lz = bn.logistic_loss(z)
     dz = bn.logistic_deriv(z)
-    assert np.all(np.isfinite(lz)) and np.all(np.isfinite(dz))
+    assert np.all(np.isfinite(lz))
+    assert np.all(np.isfinite(dz))
     assert lz[0] == pytest.approx(1e4, rel=1e-15)
     assert lz[-1] == 0.0 or lz[-1] < 1e-300
-    assert dz[0] == -1.0 and dz[3] == -0.5
-    assert -1e-21 < dz[-2] < 0 and dz[-1] == 0.0
+    assert dz[0] == -1.0
+    assert dz[3] == -0.5
+    assert -1e-21 < dz[-2] < 0
+    assert dz[-1] == 0.0
     for zi, li, di in zip(z[1:-1], lz[1:-1], dz[1:-1], strict=True):
         assert li == pytest.approx(ref.loss(zi), rel=1e-14)
         assert di == pytest.approx(ref.loss_prime(zi), rel=1e-14)
@@ -242,7 +245,8 @@ def test_relu_derivative_at_zero_is_zero():
     W = Params([1.0], [1.0], [[1.0, 0.0]])
     for i in (2, 3):
         g = bn.example_grad(W, data, i)
-        assert g.a[0] == 0.0 and g.c[0] == 0.0
+        assert g.a[0] == 0.0
+        assert g.c[0] == 0.0
         np.testing.assert_array_equal(g.V, 0.0)
     gn = bn.example_grad_norms(W, data)
     assert gn.U[2] == gn.U[3] == gn.V[2] == gn.V[3] == 0.0

@@ -15,7 +15,8 @@ def test_datasets_meet_assumption(data):
 @settings(max_examples=10, deadline=None)
 @given(bst.networks(5, adversarial=False))
 def test_networks_paper_init(W):
-    assert np.all(W.c == 1.0) and W.d == 5
+    assert np.all(W.c == 1.0)
+    assert W.d == 5
 
 
 @settings(max_examples=25, deadline=None)

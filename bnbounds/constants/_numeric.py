@@ -147,17 +147,24 @@ def compiled(expr: sp.Basic, args: tuple[sp.Symbol, ...], module: str):
     return sp.lambdify(args, expr, modules=module)
 
 
-def evaluate(expr: sp.Basic, values: dict[str, Any]) -> mpmath.mpf:
-    """Evaluate ``expr`` at ``values`` (keyed by symbol name) in mpmath.
-
-    Raises :class:`ConstantsValueError` naming any missing input.
-    """
+def _inputs(expr: sp.Basic, values: dict[str, Any]) -> tuple[sp.Symbol, ...]:
+    """The free symbols of ``expr`` in name order; a ConstantsValueError names any
+    that ``values`` lacks."""
     args = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
     missing = [s.name for s in args if s.name not in values]
     if missing:
         raise ConstantsValueError(
             f"missing input(s) {missing} to evaluate {expr}; got {sorted(values)}"
         )
+    return args
+
+
+def evaluate(expr: sp.Basic, values: dict[str, Any]) -> mpmath.mpf:
+    """Evaluate ``expr`` at ``values`` (keyed by symbol name) in mpmath.
+
+    Raises :class:`ConstantsValueError` naming any missing input.
+    """
+    args = _inputs(expr, values)
     fn = compiled(expr, args, "mpmath")
     with mpmath.workdps(MP_DPS):
         out = fn(*(to_mpf(values[s.name]) for s in args))
@@ -172,12 +179,7 @@ def evaluate_float(expr: sp.Basic, values: dict[str, Any]) -> float:
     A value too large for a float is returned as ``inf`` (use :func:`evaluate` for
     the exact magnitude).
     """
-    args = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
-    missing = [s.name for s in args if s.name not in values]
-    if missing:
-        raise ConstantsValueError(
-            f"missing input(s) {missing} to evaluate {expr}; got {sorted(values)}"
-        )
+    args = _inputs(expr, values)
     fn = compiled(expr, args, "math")
     try:
         out = float(fn(*(float(values[s.name]) for s in args)))
