@@ -25,12 +25,21 @@ from hypothesis import strategies as st
 __all__ = ["claim_samples", "datasets", "networks", "test_points", "u_ball", "v_ball"]
 
 _SEEDS = st.integers(0, 2**32 - 1)
-_KINDS = ("separable", "gauss", "rank-deficient", "dyadic", "scales", "xor", "one-direction")
+_KINDS = (
+    "separable",
+    "gauss",
+    "rank-deficient",
+    "dyadic",
+    "scales",
+    "xor",
+    "one-direction",
+)
 
 
 @st.composite
-def datasets(draw: Any, *, kinds: tuple[str, ...] = _KINDS, max_n: int = 16,
-             max_d: int = 8) -> Any:
+def datasets(
+    draw: Any, *, kinds: tuple[str, ...] = _KINDS, max_n: int = 16, max_d: int = 8
+) -> Any:
     """A :class:`bnbounds.Dataset` meeting the assumption ``max ||xbar_i|| <= 1``.
 
     Kinds: full rank (``separable``, ``gauss``), ``rank-deficient``, the ``dyadic``
@@ -47,7 +56,9 @@ def datasets(draw: Any, *, kinds: tuple[str, ...] = _KINDS, max_n: int = 16,
 
 
 @st.composite
-def networks(draw: Any, d: int, *, max_m: int = 64, adversarial: bool | None = None) -> Any:
+def networks(
+    draw: Any, d: int, *, max_m: int = 64, adversarial: bool | None = None
+) -> Any:
     """A :class:`bnbounds.Params`: the paper's initialisation, or an adversarial one."""
     from . import Params
     from .checks import _build
@@ -113,15 +124,21 @@ def claim_samples(draw: Any, claim_id: str, **fixed: Any) -> Any:
             knobs["m"] = draw(st.integers(1, 6))
             knobs["adversarial"] = draw(st.booleans())
             knobs["c"] = draw(st.sampled_from([0.5, 0.9]) | st.floats(0.0, 0.99))
-            knobs["xnorm"] = draw(st.sampled_from([1.0 - 1e-9]) | st.floats(0.0, 1.0 - 1e-9))
+            knobs["xnorm"] = draw(
+                st.sampled_from([1.0 - 1e-9]) | st.floats(0.0, 1.0 - 1e-9)
+            )
             knobs["xmode"] = draw(st.sampled_from(["worst", "random", "data"]))
-            knobs["frac"] = draw(st.sampled_from([1.0 - 1e-9]) | st.floats(0.0, 1.0 - 1e-9))
+            knobs["frac"] = draw(
+                st.sampled_from([1.0 - 1e-9]) | st.floats(0.0, 1.0 - 1e-9)
+            )
     elif claim.mode == "rademacher":
         knobs["n"] = draw(st.integers(2, 8))
         knobs["m"] = draw(st.integers(1, 4))
         knobs["log10_rho"] = draw(st.floats(-3.0, 1.0))
     else:
         knobs["m"] = draw(st.integers(2, 16))
-        knobs["r_frac"] = draw(st.sampled_from([1.0 - 1e-9]) | st.floats(0.01, 1.0 - 1e-9))
+        knobs["r_frac"] = draw(
+            st.sampled_from([1.0 - 1e-9]) | st.floats(0.01, 1.0 - 1e-9)
+        )
     knobs.update(fixed)
     return claim.sample(draw(_SEEDS), **knobs)

@@ -13,10 +13,32 @@ from bnbounds.checks import CLAIMS, Check, clopper_pearson, run_claim
 from bnbounds.checks import witnesses as W
 from bnbounds.checks.registry import slack_ratio, verdict_of
 
-ISSUE_IDS = ["B.1.1-seminorm", "B.1.1-sandwich", "B.1.2", "B.2.1-mult", "B.2.1-add",
-             "B.2.2", "B.2.3", "C.1", "C.2-a", "C.2-V", "C.2-inv", "D.1.1", "D.1.2",
-             "D.1.3", "D.1.4", "D.1.5", "D.2", "D.3.1", "D.3.2", "E.1-U", "E.1-V",
-             "F.1", "F.3-U", "F.3-V"]
+ISSUE_IDS = [
+    "B.1.1-seminorm",
+    "B.1.1-sandwich",
+    "B.1.2",
+    "B.2.1-mult",
+    "B.2.1-add",
+    "B.2.2",
+    "B.2.3",
+    "C.1",
+    "C.2-a",
+    "C.2-V",
+    "C.2-inv",
+    "D.1.1",
+    "D.1.2",
+    "D.1.3",
+    "D.1.4",
+    "D.1.5",
+    "D.2",
+    "D.3.1",
+    "D.3.2",
+    "E.1-U",
+    "E.1-V",
+    "F.1",
+    "F.3-U",
+    "F.3-V",
+]
 
 
 def test_every_issue_claim_is_registered():
@@ -28,8 +50,10 @@ def test_every_issue_claim_is_registered():
 
 
 def test_import_bnbounds_does_not_import_sympy():
-    code = ("import sys, bnbounds; "
-            "print([m for m in ('sympy', 'matplotlib', 'hypothesis') if m in sys.modules])")
+    code = (
+        "import sys, bnbounds; "
+        "print([m for m in ('sympy', 'matplotlib', 'hypothesis') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -85,7 +109,9 @@ def test_witness_replays(path_and_witness):
     assert W.replay(path_and_witness[1])["reproduced"]
 
 
-@pytest.mark.xfail(strict=True, reason="Lemma F.1 is false for small rho (docs/checks.md)")
+@pytest.mark.xfail(
+    strict=True, reason="Lemma F.1 is false for small rho (docs/checks.md)"
+)
 def test_f1_minimal_reproducer():
     """n = 2, m = 1, d = 1, rho = 1e-3: the class at V_0 alone beats 4 B rho ||Xbar||_F / n."""
     cl = CLAIMS["F.1"]
@@ -94,10 +120,14 @@ def test_f1_minimal_reproducer():
     assert ch.lhs <= ch.rhs
 
 
-@pytest.mark.xfail(strict=True, reason="Lemma D.2 omits the width/radius lower bound (docs/checks.md)")
+@pytest.mark.xfail(
+    strict=True, reason="Lemma D.2 omits the width/radius lower bound (docs/checks.md)"
+)
 def test_d2_minimal_reproducer():
     cl = CLAIMS["D.2"]
-    s = cl.sample(4, n=4, d=16, m=4, delta=0.01, r_frac=1e-3, k_prime=1, kind="separable")
+    s = cl.sample(
+        4, n=4, d=16, m=4, delta=0.01, r_frac=1e-3, k_prime=1, kind="separable"
+    )
     ch = cl.evaluate(s, precise=True)
     assert not ch.hypotheses_met or ch.lhs <= ch.rhs
 
@@ -106,8 +136,18 @@ def test_cli_check_json_junit(tmp_path):
     from bnbounds import cli
 
     js, xml = tmp_path / "o.json", tmp_path / "o.xml"
-    rc = cli.main(["check", "--lemma", "B.1", "--no-progress", "--json", str(js),
-                   "--junit", str(xml)])
+    rc = cli.main(
+        [
+            "check",
+            "--lemma",
+            "B.1",
+            "--no-progress",
+            "--json",
+            str(js),
+            "--junit",
+            str(xml),
+        ]
+    )
     assert rc == 0
     data = json.loads(js.read_text())
     assert {c["id"] for c in data["claims"]} >= {"B.1.1-seminorm", "B.1.2"}
@@ -128,8 +168,18 @@ def test_cli_new_violation_fails_and_writes_a_witness(tmp_path, monkeypatch, cap
     monkeypatch.setattr(witnesses, "known_claims", lambda: set())  # nothing documented
     wdir = tmp_path / "w"
     js = tmp_path / "o.json"
-    rc = cli.main(["check", "--lemma", "F.1", "--no-progress", "--witness-dir", str(wdir),
-                   "--json", str(js)])
+    rc = cli.main(
+        [
+            "check",
+            "--lemma",
+            "F.1",
+            "--no-progress",
+            "--witness-dir",
+            str(wdir),
+            "--json",
+            str(js),
+        ]
+    )
     assert rc == 1
     assert "(NEW)" in capsys.readouterr().out
     data = json.loads(js.read_text())

@@ -147,9 +147,13 @@ def test_step_size_is_the_theorems_eta():
     1/(28 * 2 * (1/4) * 10) = 1/140."""
     from bnbounds.constants import step_size, theorem_2_1, theorem_2_2
 
-    assert step_size(gamma=0.125, eps_N=2.0, m=1000) == pytest.approx(1 / 140, rel=1e-14)
+    assert step_size(gamma=0.125, eps_N=2.0, m=1000) == pytest.approx(
+        1 / 140, rel=1e-14
+    )
     tb = theorem_2_1(gamma=0.1, eps_N=1.0, n=1000, delta=0.01, d=3072, m=10**13)
-    assert step_size(gamma=0.1, eps_N=1.0, m=10**13) == pytest.approx(float(tb.eta), rel=1e-12)
+    assert step_size(gamma=0.1, eps_N=1.0, m=10**13) == pytest.approx(
+        float(tb.eta), rel=1e-12
+    )
     tb2 = theorem_2_2(gamma=0.1, eps_N=1.0, n=1000, delta=0.01, d=3072, m=10**13)
     assert step_size(gamma=0.1, eps_N=1.0, m=10**13, theorem="2.2") == pytest.approx(
         float(tb2.eta), rel=1e-12
@@ -165,8 +169,16 @@ def test_quantity_evaluates_a_variant_expression():
 
     from bnbounds.constants import quantity
 
-    b = quantity("test_error_bound", theorem="2.1", gamma=0.5, eps_N=1.0, t=2.0**15,
-                 delta=math.exp(-1), m=100, n=10)
+    b = quantity(
+        "test_error_bound",
+        theorem="2.1",
+        gamma=0.5,
+        eps_N=1.0,
+        t=2.0**15,
+        delta=math.exp(-1),
+        m=100,
+        n=10,
+    )
     assert b == pytest.approx(4 + 2.0**-13, rel=1e-13)
     assert quantity("movement_V", theorem="2.2", eps_N=4.0) == pytest.approx(1 / 8)
     with pytest.raises(ValueError, match="missing input"):

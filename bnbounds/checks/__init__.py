@@ -8,12 +8,22 @@ sides and hypotheses come from :mod:`bnbounds.constants.lemmas`.
 from ._common import Sample
 from .registry import CLAIMS, Check, Claim, select
 from .runner import (
-           PROFILES,
-           ClaimResult,
-           clopper_pearson,
-           frequency_experiment,
-           run_claim,
+    PROFILES,
+    ClaimResult,
+    clopper_pearson,
+    frequency_experiment,
+    run_claim,
 )
 
-__all__ = ["CLAIMS", "PROFILES", "Check", "Claim", "ClaimResult", "Sample",
-           "clopper_pearson", "frequency_experiment", "run_claim", "select"]
+__all__ = [
+    "CLAIMS",
+    "PROFILES",
+    "Check",
+    "Claim",
+    "ClaimResult",
+    "Sample",
+    "clopper_pearson",
+    "frequency_experiment",
+    "run_claim",
+    "select",
+]

@@ -12,7 +12,15 @@ from typing import Any
 
 import numpy as np
 
-DATA_KINDS = ("separable", "gauss", "rank-deficient", "dyadic", "scales", "xor", "one-direction")
+DATA_KINDS = (
+    "separable",
+    "gauss",
+    "rank-deficient",
+    "dyadic",
+    "scales",
+    "xor",
+    "one-direction",
+)
 EPS_CHOICES = (0.0, 1e-3, 0.1, 1.0, 4.0)
 
 #: "On the boundary" of a ball or constraint, a hair inside so that round-off of
@@ -28,8 +36,14 @@ def _pick(rng: np.random.Generator, seq: Any) -> Any:
     return seq[int(rng.integers(len(seq)))]
 
 
-def make_X(rng: np.random.Generator, *, kind: str | None = None, n: int | None = None,
-           d: int | None = None, scale: float = EDGE) -> tuple[np.ndarray, np.ndarray]:
+def make_X(
+    rng: np.random.Generator,
+    *,
+    kind: str | None = None,
+    n: int | None = None,
+    d: int | None = None,
+    scale: float = EDGE,
+) -> tuple[np.ndarray, np.ndarray]:
     """Points and labels meeting the paper's assumption (``max ||xbar_i|| = scale``).
 
     Kinds: ``separable`` (full rank Gaussian), ``rank-deficient`` (rank < d),
@@ -77,8 +91,14 @@ def make_X(rng: np.random.Generator, *, kind: str | None = None, n: int | None =
     return np.ascontiguousarray(X / mx * scale), np.asarray(y, dtype=np.float64)
 
 
-def make_net(rng: np.random.Generator, m: int, d: int, *, adversarial: bool = False,
-             X: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def make_net(
+    rng: np.random.Generator,
+    m: int,
+    d: int,
+    *,
+    adversarial: bool = False,
+    X: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """``a, c, V``: the initialisation of Section 1.3, or an adversarial network.
 
     Adversarial: heavy-tailed a, c of both signs and various sizes, rows of V with
@@ -111,12 +131,18 @@ def unit(rng: np.random.Generator, shape: Any) -> np.ndarray:
     return z / nz if nz > 0 else z
 
 
-def in_ball(rng: np.random.Generator, center: np.ndarray, radius: float,
-            frac: float | None = None) -> np.ndarray:
+def in_ball(
+    rng: np.random.Generator,
+    center: np.ndarray,
+    radius: float,
+    frac: float | None = None,
+) -> np.ndarray:
     """A point ``center + frac * radius * direction`` (``frac`` in [0, 1])."""
     if frac is None:
         frac = float(rng.choice([1.0, rng.random() ** 0.5, rng.random()]))
-    return np.asarray(center, dtype=np.float64) + frac * radius * unit(rng, np.shape(center))
+    return np.asarray(center, dtype=np.float64) + frac * radius * unit(
+        rng, np.shape(center)
+    )
 
 
 def sigma_norms(X: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -129,8 +155,9 @@ def normalizers(X: np.ndarray, V: np.ndarray, eps: float) -> np.ndarray:
     return np.sqrt(sigma_norms(X, V) ** 2 + eps)
 
 
-def valid_eps(rng: np.random.Generator, X: np.ndarray, V: np.ndarray,
-              eps: float | None) -> float:
+def valid_eps(
+    rng: np.random.Generator, X: np.ndarray, V: np.ndarray, eps: float | None
+) -> float:
     """eps from the knob (or drawn); with eps = 0, fall back to 1e-3 if some N is 0."""
     if eps is None:
         eps = float(_pick(rng, EPS_CHOICES))

@@ -170,7 +170,10 @@ class Sample:
     def to_dict(self) -> dict:
         return {
             "claim": self.claim,
-            "arrays": {k: np.asarray(v, dtype=np.float64).tolist() for k, v in self.arrays.items()},
+            "arrays": {
+                k: np.asarray(v, dtype=np.float64).tolist()
+                for k, v in self.arrays.items()
+            },
             "scalars": {k: float(v) for k, v in self.scalars.items()},
         }
 

@@ -38,7 +38,11 @@ class Net:
         Z = st.Xbar @ V.T
         N = xp.sqrt(np.sum(Z * Z, axis=0) / st.n + eps)
         H = Z * (c / N)[None, :]
-        O = pos(np.asarray([[float(t) for t in row] for row in H]) if H.dtype == object else H)
+        O = pos(
+            np.asarray([[float(t) for t in row] for row in H])
+            if H.dtype == object
+            else H
+        )
         SV = (Z.T @ st.Xbar) / st.n
         return cls(a, c, V, N, Z, H, O, SV)
 
@@ -59,11 +63,21 @@ class Net:
         return y * np.sum(w * inner, axis=1)
 
 
-def sample_gamma(rng: np.random.Generator, claim: str, *, n: int | None = None,
-                 d: int | None = None, m: int | None = None, kind: str | None = None,
-                 eps: float | None = None, delta: float | None = None,
-                 r_frac: float | None = None, k_prime: int = 4,
-                 frac_U: float | None = None, frac_V: float | None = None) -> Sample:
+def sample_gamma(
+    rng: np.random.Generator,
+    claim: str,
+    *,
+    n: int | None = None,
+    d: int | None = None,
+    m: int | None = None,
+    kind: str | None = None,
+    eps: float | None = None,
+    delta: float | None = None,
+    r_frac: float | None = None,
+    k_prime: int = 4,
+    frac_U: float | None = None,
+    frac_V: float | None = None,
+) -> Sample:
     """W at the paper's initialisation and ``k_prime`` points W' of Gamma.
 
     Gamma = {||U' - U|| < R, ||V' - V|| < R_V = 1/(2 eps_N)} with
@@ -108,10 +122,25 @@ def sample_gamma(rng: np.random.Generator, claim: str, *, n: int | None = None,
         V2.append(net["V"] + b.unit(rng, net["V"].shape) * fv * beta_V * b.EDGE)
     return Sample(
         claim,
-        {"X": X, "y": y, "a": net["a"], "c": net["c"], "V": net["V"], "va": va,
-         "a2": np.array(A2), "c2": np.array(C2), "V2": np.array(V2)},
-        {"eps": eps, "eps_N": eps_N, "gamma": gamma, "gamma_raw": gamma_raw,
-         "delta": delta, "R": R},
+        {
+            "X": X,
+            "y": y,
+            "a": net["a"],
+            "c": net["c"],
+            "V": net["V"],
+            "va": va,
+            "a2": np.array(A2),
+            "c2": np.array(C2),
+            "V2": np.array(V2),
+        },
+        {
+            "eps": eps,
+            "eps_N": eps_N,
+            "gamma": gamma,
+            "gamma_raw": gamma_raw,
+            "delta": delta,
+            "R": R,
+        },
     )
 
 
@@ -123,9 +152,17 @@ def gamma_inputs(s: Sample, st: Stats, N: np.ndarray, xp: Any, k: int) -> dict:
     dV = xp.sqrt(np.sum((V2 - V) ** 2))
     m, d = V.shape
     return {
-        "gamma": xp.num(s["gamma"]), "m": m, "d": d, "n": st.n, "R": xp.num(s["R"]),
-        "dist_U": dU, "dist_V": dV, "eps_N": xp.num(s["eps_N"]),
-        "delta": xp.num(s["delta"]), "Delta_V": 0, "inv_N_max": np.max(1 / N),
+        "gamma": xp.num(s["gamma"]),
+        "m": m,
+        "d": d,
+        "n": st.n,
+        "R": xp.num(s["R"]),
+        "dist_U": dU,
+        "dist_V": dV,
+        "eps_N": xp.num(s["eps_N"]),
+        "delta": xp.num(s["delta"]),
+        "Delta_V": 0,
+        "inv_N_max": np.max(1 / N),
         "xbar_max": st.xbar_max(xp),
     }
 

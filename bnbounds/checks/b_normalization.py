@@ -26,10 +26,18 @@ from .registry import Check, Claim, make_check, register
 
 
 # ------------------------------------------------------------------ samplers
-def sample_vectors(rng: np.random.Generator, claim: str, *, kind: str | None = None,
-                   n: int | None = None, d: int | None = None, eps: float | None = None,
-                   scale: float = b.EDGE, align: float | None = None,
-                   log10_size: float | None = None) -> Sample:
+def sample_vectors(
+    rng: np.random.Generator,
+    claim: str,
+    *,
+    kind: str | None = None,
+    n: int | None = None,
+    d: int | None = None,
+    eps: float | None = None,
+    scale: float = b.EDGE,
+    align: float | None = None,
+    log10_size: float | None = None,
+) -> Sample:
     """Data and one or two vectors (Lemma B.1). ``align`` in [0, 1] mixes the top
     eigenvector of Sigma into v (where B.1.1 is tightest)."""
     X, y = b.make_X(rng, kind=kind, n=n, d=d, scale=scale)
@@ -44,12 +52,24 @@ def sample_vectors(rng: np.random.Generator, claim: str, *, kind: str | None = N
     return Sample(claim, {"X": X, "y": y, "v": v, "u": u}, {"eps": eps})
 
 
-def sample_b2(rng: np.random.Generator, claim: str, *, kind: str | None = None,
-              n: int | None = None, d: int | None = None, m: int | None = None,
-              adversarial: bool | None = None, eps: float | None = None,
-              c: float | None = None, slack_N: float = 1.0, slack_V: float = 1.0,
-              frac: float | None = None, xnorm: float | None = None,
-              xmode: str | None = None, scale: float = b.EDGE) -> Sample:
+def sample_b2(
+    rng: np.random.Generator,
+    claim: str,
+    *,
+    kind: str | None = None,
+    n: int | None = None,
+    d: int | None = None,
+    m: int | None = None,
+    adversarial: bool | None = None,
+    eps: float | None = None,
+    c: float | None = None,
+    slack_N: float = 1.0,
+    slack_V: float = 1.0,
+    frac: float | None = None,
+    xnorm: float | None = None,
+    xmode: str | None = None,
+    scale: float = b.EDGE,
+) -> Sample:
     """A Lemma B.2 instance: data, V, V' with ``||V' - V|| = frac * beta_V``, x.
 
     ``eps_N = slack_N * max_j 1/N_j`` and ``eps_V = slack_V * max_j ||v_j||`` (the
@@ -76,7 +96,9 @@ def sample_b2(rng: np.random.Generator, claim: str, *, kind: str | None = None,
     if frac is None:
         frac = float(b._pick(rng, (b.EDGE, rng.random(), rng.random() ** 0.25)))
     V2 = V + frac * beta_V * D
-    xnorm = float(b._pick(rng, (b.EDGE, rng.random()))) if xnorm is None else float(xnorm)
+    xnorm = (
+        float(b._pick(rng, (b.EDGE, rng.random()))) if xnorm is None else float(xnorm)
+    )
     xmode = xmode or b._pick(rng, ("random", "worst", "data"))
     x = _test_point(rng, X, V2, eps, xnorm, xmode)
     return Sample(
@@ -86,8 +108,14 @@ def sample_b2(rng: np.random.Generator, claim: str, *, kind: str | None = None,
     )
 
 
-def _test_point(rng: np.random.Generator, X: np.ndarray, V2: np.ndarray, eps: float,
-                xnorm: float, xmode: str) -> np.ndarray:
+def _test_point(
+    rng: np.random.Generator,
+    X: np.ndarray,
+    V2: np.ndarray,
+    eps: float,
+    xnorm: float,
+    xmode: str,
+) -> np.ndarray:
     d = X.shape[1]
     if xmode == "data":
         Xb = X - X.mean(axis=0)
@@ -118,25 +146,39 @@ def lhs_b11_seminorm(s: Sample, xp: Any) -> Check:
     st = Stats.of(s["X"], xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
-    return make_check("B.1.1-seminorm", sn, {"norm_v": norm(v, xp), **_data_inputs(st, xp)},
-                      xp=xp, length=st.n + v.size)
+    return make_check(
+        "B.1.1-seminorm",
+        sn,
+        {"norm_v": norm(v, xp), **_data_inputs(st, xp)},
+        xp=xp,
+        length=st.n + v.size,
+    )
 
 
 def lhs_b11_sandwich(s: Sample, xp: Any) -> Check:
     st = Stats.of(s["X"], xp)
     v = xp.arr(s["v"])
     sv = st.sigma_mul(v)
-    return make_check("B.1.1-sandwich", norm(sv, xp),
-                      {"sigma_norm_v": xp.sqrt(st.sigma_sq(v)), **_data_inputs(st, xp)},
-                      xp=xp, length=st.n + v.size)
+    return make_check(
+        "B.1.1-sandwich",
+        norm(sv, xp),
+        {"sigma_norm_v": xp.sqrt(st.sigma_sq(v)), **_data_inputs(st, xp)},
+        xp=xp,
+        length=st.n + v.size,
+    )
 
 
 def lhs_b11_N(s: Sample, xp: Any) -> Check:
     st = Stats.of(s["X"], xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
-    return make_check("B.1.1-N", sn, {"sigma_norm_v": sn, "eps": xp.num(s["eps"])},
-                      xp=xp, length=st.n + v.size)
+    return make_check(
+        "B.1.1-N",
+        sn,
+        {"sigma_norm_v": sn, "eps": xp.num(s["eps"])},
+        xp=xp,
+        length=st.n + v.size,
+    )
 
 
 def lhs_b12(s: Sample, xp: Any) -> Check:
@@ -145,9 +187,14 @@ def lhs_b12(s: Sample, xp: Any) -> Check:
     eps = xp.num(s["eps"])
     Nu = xp.sqrt(st.sigma_sq(u) + eps)
     Nv = xp.sqrt(st.sigma_sq(v) + eps)
-    return make_check("B.1.2", abs(Nu - Nv),
-                      {"sigma_dist_uv": xp.sqrt(st.sigma_sq(u - v)), "eps": eps},
-                      xp=xp, length=st.n + u.size, scale=float(Nu + Nv))
+    return make_check(
+        "B.1.2",
+        abs(Nu - Nv),
+        {"sigma_dist_uv": xp.sqrt(st.sigma_sq(u - v)), "eps": eps},
+        xp=xp,
+        length=st.n + u.size,
+        scale=float(Nu + Nv),
+    )
 
 
 def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray, Any]:
@@ -169,32 +216,55 @@ def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray,
     return st, inputs, N, N2, eps
 
 
-def _worst_row(claim_id: str, lhs: np.ndarray, per_row: dict[str, np.ndarray],
-               inputs: dict, xp: Any, length: int, scale: np.ndarray | None = None) -> Check:
+def _worst_row(
+    claim_id: str,
+    lhs: np.ndarray,
+    per_row: dict[str, np.ndarray],
+    inputs: dict,
+    xp: Any,
+    length: int,
+    scale: np.ndarray | None = None,
+) -> Check:
     """Evaluate the registry's rhs for every row; return the Check of the worst row."""
     checks = []
     for j in range(len(lhs)):
         vals = dict(inputs)
         for k, arr in per_row.items():
             vals[k] = arr[j]
-        checks.append(make_check(claim_id, lhs[j], vals, xp=xp, length=length,
-                                 details={"j": j},
-                                 scale=0.0 if scale is None else float(scale[j])))
+        checks.append(
+            make_check(
+                claim_id,
+                lhs[j],
+                vals,
+                xp=xp,
+                length=length,
+                details={"j": j},
+                scale=0.0 if scale is None else float(scale[j]),
+            )
+        )
     return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
 
 
 def lhs_b21_mult(s: Sample, xp: Any) -> Check:
     st, inputs, N, N2, _ = _b2_common(s, xp)
-    return _worst_row("B.2.1-mult", 1 / N2, {"N_j": N}, inputs, xp,
-                      st.n + s["V"].shape[1])
+    return _worst_row(
+        "B.2.1-mult", 1 / N2, {"N_j": N}, inputs, xp, st.n + s["V"].shape[1]
+    )
 
 
 def lhs_b21_add(s: Sample, xp: Any) -> Check:
     st, inputs, N, N2, _ = _b2_common(s, xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     lhs = np.abs(1 / N2 - 1 / N)
-    return _worst_row("B.2.1-add", lhs, {"dist_vj": row_norms(V2 - V, xp), "N_j": N},
-                      inputs, xp, st.n + V.shape[1], scale=1 / N2 + 1 / N)
+    return _worst_row(
+        "B.2.1-add",
+        lhs,
+        {"dist_vj": row_norms(V2 - V, xp), "N_j": N},
+        inputs,
+        xp,
+        st.n + V.shape[1],
+        scale=1 / N2 + 1 / N,
+    )
 
 
 def lhs_b22(s: Sample, xp: Any) -> Check:
@@ -206,8 +276,14 @@ def lhs_b22(s: Sample, xp: Any) -> Check:
     Tx = x[None, :] - S * coef[:, None]
     nrm = row_norms(Tx, xp)
     j = int(np.argmax(np.asarray([float(t) for t in nrm])))
-    return make_check("B.2.2", nrm[j], {**inputs, "norm_x": norm(x, xp)}, xp=xp,
-                      length=st.n + V2.shape[1], details={"j": j})
+    return make_check(
+        "B.2.2",
+        nrm[j],
+        {**inputs, "norm_x": norm(x, xp)},
+        xp=xp,
+        length=st.n + V2.shape[1],
+        details={"j": j},
+    )
 
 
 def lhs_b23(s: Sample, xp: Any) -> Check:
@@ -216,8 +292,14 @@ def lhs_b23(s: Sample, xp: Any) -> Check:
     x = xp.arr(s["x"])
     val = np.abs((V @ x) / N)
     j = int(np.argmax(np.asarray([float(t) for t in val])))
-    return make_check("B.2.3", val[j], {**inputs, "norm_x": norm(x, xp)}, xp=xp,
-                      length=st.n + V.shape[1], details={"j": j})
+    return make_check(
+        "B.2.3",
+        val[j],
+        {**inputs, "norm_x": norm(x, xp)},
+        xp=xp,
+        length=st.n + V.shape[1],
+        details={"j": j},
+    )
 
 
 def _vec_sampler(cid: str):
@@ -234,7 +316,9 @@ for _cid, _fn, _what in (
     ("B.1.1-N", lhs_b11_N, "||v||_Sigma (against N(v))"),
     ("B.1.2", lhs_b12, "|N(u) - N(v)|"),
 ):
-    register(Claim(_cid, "B", "deterministic", _fn, _vec_sampler(_cid), _what, __name__))
+    register(
+        Claim(_cid, "B", "deterministic", _fn, _vec_sampler(_cid), _what, __name__)
+    )
 
 for _cid, _fn, _what in (
     ("B.2.1-mult", lhs_b21_mult, "1/N(v'_j), worst row j"),

@@ -26,9 +26,11 @@ from .registry import Check, Claim, make_check, register
 #: C.2-V: (d, delta) with m = floor(delta e^{d/8}), the largest width its hypothesis
 #: allows; the printed bound 1 + sqrt(2 ln(1/delta)/d) omits the union bound over m.
 CONFIGS: dict[str, list[dict[str, Any]]] = {
-    "C.1": [dict(n=8, d=4, m=16, delta=0.05, kind="separable", eps=0.0),
-            dict(n=16, d=8, m=64, delta=0.2, kind="scales", eps=0.0),
-            dict(n=8, d=3, m=8, delta=0.24, kind="dyadic", eps=1e-3)],
+    "C.1": [
+        dict(n=8, d=4, m=16, delta=0.05, kind="separable", eps=0.0),
+        dict(n=16, d=8, m=64, delta=0.2, kind="scales", eps=0.0),
+        dict(n=8, d=3, m=8, delta=0.24, kind="dyadic", eps=1e-3),
+    ],
     "C.2-a": [dict(m=8, delta=0.1), dict(m=64, delta=0.3), dict(m=2, delta=0.5)],
     "C.2-V": [dict(d=32, delta=0.5), dict(d=48, delta=0.3), dict(d=64, delta=0.1)],
     "C.2-inv": [dict(d=24, delta=0.1), dict(d=2, delta=0.9), dict(d=40, delta=0.5)],
@@ -39,9 +41,17 @@ def _m_max(d: int, delta: float) -> int:
     return max(1, int(np.floor(delta * np.exp(d / 8.0))))
 
 
-def sample_init(rng: np.random.Generator, claim: str, *, n: int | None = None,
-                d: int | None = None, m: int | None = None, delta: float | None = None,
-                kind: str | None = None, eps: float | None = None) -> Sample:
+def sample_init(
+    rng: np.random.Generator,
+    claim: str,
+    *,
+    n: int | None = None,
+    d: int | None = None,
+    m: int | None = None,
+    delta: float | None = None,
+    kind: str | None = None,
+    eps: float | None = None,
+) -> Sample:
     """One seeded initialisation (and, for C.1, a data set)."""
     delta = float(rng.choice([0.05, 0.1, 0.3, 0.5])) if delta is None else float(delta)
     if claim in ("C.2-V", "C.2-inv"):
@@ -71,30 +81,54 @@ def lhs_c1(s: Sample, xp: Any) -> Check:
     p = xp.arr(s["y"]) * (relu(H) @ a)
     inv = np.max(1 / N)
     lhs = np.max(np.abs(p))
-    return make_check("C.1", lhs, {
-        "eps_N": inv * xp.num(b.ROUND_UP), "inv_N_max": inv, "n": st.n,
-        "delta": xp.num(s["delta"]), "xbar_max": st.xbar_max(xp)},
-        xp=xp, length=st.n + V.shape[0] + V.shape[1])
+    return make_check(
+        "C.1",
+        lhs,
+        {
+            "eps_N": inv * xp.num(b.ROUND_UP),
+            "inv_N_max": inv,
+            "n": st.n,
+            "delta": xp.num(s["delta"]),
+            "xbar_max": st.xbar_max(xp),
+        },
+        xp=xp,
+        length=st.n + V.shape[0] + V.shape[1],
+    )
 
 
 def lhs_c2a(s: Sample, xp: Any) -> Check:
     a = xp.arr(s["a"])
-    return make_check("C.2-a", xp.sqrt(np.sum(a * a)),
-                      {"m": a.size, "delta": xp.num(s["delta"])}, xp=xp, length=a.size)
+    return make_check(
+        "C.2-a",
+        xp.sqrt(np.sum(a * a)),
+        {"m": a.size, "delta": xp.num(s["delta"])},
+        xp=xp,
+        length=a.size,
+    )
 
 
 def lhs_c2v(s: Sample, xp: Any) -> Check:
     V = xp.arr(s["V"])
     m, d = V.shape
-    return make_check("C.2-V", np.max(row_norms(V, xp)),
-                      {"m": m, "d": d, "delta": xp.num(s["delta"])}, xp=xp, length=d)
+    return make_check(
+        "C.2-V",
+        np.max(row_norms(V, xp)),
+        {"m": m, "d": d, "delta": xp.num(s["delta"])},
+        xp=xp,
+        length=d,
+    )
 
 
 def lhs_c2inv(s: Sample, xp: Any) -> Check:
     V = xp.arr(s["V"])
     m, d = V.shape
-    return make_check("C.2-inv", np.max(1 / row_norms(V, xp)),
-                      {"m": m, "d": d, "delta": xp.num(s["delta"])}, xp=xp, length=d)
+    return make_check(
+        "C.2-inv",
+        np.max(1 / row_norms(V, xp)),
+        {"m": m, "d": d, "delta": xp.num(s["delta"])},
+        xp=xp,
+        length=d,
+    )
 
 
 def _sampler(cid: str):

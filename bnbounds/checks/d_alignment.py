@@ -28,21 +28,30 @@ from .registry import Check, Claim, make_check, register
 
 #: Frequency configurations (the runner draws initialisations for each).
 CONFIGS: dict[str, list[dict[str, Any]]] = {
-    "D.2": [dict(n=8, d=24, m=32, delta=0.01, r_frac=0.05),
-            dict(n=8, d=24, m=32, delta=0.01, r_frac=b.EDGE)],
+    "D.2": [
+        dict(n=8, d=24, m=32, delta=0.01, r_frac=0.05),
+        dict(n=8, d=24, m=32, delta=0.01, r_frac=b.EDGE),
+    ],
     "D.3.1": [dict(n=8, m=16, delta=0.1, r_frac=b.EDGE)],
     "D.3.2": [dict(n=8, m=16, delta=0.1, r_frac=b.EDGE)],
 }
 
 
-def sample_d1(rng: np.random.Generator, claim: str, *, bar_scale: float | None = None,
-              **knobs: Any) -> Sample:
+def sample_d1(
+    rng: np.random.Generator,
+    claim: str,
+    *,
+    bar_scale: float | None = None,
+    **knobs: Any,
+) -> Sample:
     """A Lemma B.2 instance plus ``bar V = V / N(V) + noise`` (``bar_scale`` its size)."""
     s = sample_b2(rng, claim, **knobs)
     V = s["V"]
     N = b.normalizers(s["X"], V, s["eps"])
     bar_scale = float(10.0 ** rng.uniform(-3, 0.5)) if bar_scale is None else bar_scale
-    Vbar = V / N[:, None] + bar_scale * rng.standard_normal(V.shape) / np.sqrt(V.shape[1])
+    Vbar = V / N[:, None] + bar_scale * rng.standard_normal(V.shape) / np.sqrt(
+        V.shape[1]
+    )
     return Sample(claim, {**s.arrays, "Vbar": Vbar}, dict(s.scalars))
 
 
@@ -64,9 +73,13 @@ def _d1(claim_id: str, s: Sample, xp: Any) -> Check:
         M = np.maximum(np.maximum(np.abs(A), np.abs(B)), np.abs(A - B))
         sc = np.abs(A) + np.abs(B)
     lhs = np.max(M, axis=0)
-    per_row = {"dist_vj": row_norms(V2 - V, xp), "dist_bar": row_norms(V / N[:, None] - Vbar, xp)}
-    return _worst_row(claim_id, lhs, per_row, inputs, xp, st.n + V.shape[1],
-                      scale=np.max(sc, axis=0))
+    per_row = {
+        "dist_vj": row_norms(V2 - V, xp),
+        "dist_bar": row_norms(V / N[:, None] - Vbar, xp),
+    }
+    return _worst_row(
+        claim_id, lhs, per_row, inputs, xp, st.n + V.shape[1], scale=np.max(sc, axis=0)
+    )
 
 
 def _alpha(s: Sample, xp: Any) -> Any:
@@ -106,9 +119,18 @@ def _gamma_checks(claim_id: str, s: Sample, xp: Any) -> Check:
             i = int(np.argmin(np.asarray([float(t) for t in vals])))
             sc = float(abs(t1[i]) + abs(t2[i]) + abs(t3[i]))
         inputs = gamma_inputs(s, st, N0, xp, k)
-        checks.append(make_check(
-            claim_id, vals[i], inputs, xp=xp, length=st.n + net.V.size,
-            extra_hypotheses=gamma_positive(s), details={"i": i, "k": k}, scale=sc))
+        checks.append(
+            make_check(
+                claim_id,
+                vals[i],
+                inputs,
+                xp=xp,
+                length=st.n + net.V.size,
+                extra_hypotheses=gamma_positive(s),
+                details={"i": i, "k": k},
+                scale=sc,
+            )
+        )
     return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
 
 
@@ -127,13 +149,37 @@ for _cid, _what in (
     ("D.1.4", "max_i |<bar v_j, xbar_i>|, worst j"),
     ("D.1.5", "max_i of the four activation-pattern cases, worst j"),
 ):
-    register(Claim(_cid, "D", "deterministic", lambda s, xp, _c=_cid: _d1(_c, s, xp),
-                   _d1_sampler(_cid), _what, __name__))
+    register(
+        Claim(
+            _cid,
+            "D",
+            "deterministic",
+            lambda s, xp, _c=_cid: _d1(_c, s, xp),
+            _d1_sampler(_cid),
+            _what,
+            __name__,
+        )
+    )
 
 for _cid, _what in (
-    ("D.2", "max_i |<a, d_a p_i>| + |<C'-C, d_c p_i>| + alpha |<V'-V, d_V p_i>| over W' in Gamma"),
+    (
+        "D.2",
+        "max_i |<a, d_a p_i>| + |<C'-C, d_c p_i>| + alpha |<V'-V, d_V p_i>| over W' in Gamma",
+    ),
     ("D.3.1", "min_i <vec U, d_U p_i(W')> over W' in Gamma"),
-    ("D.3.2", "min_i <bar U, d_U p_i> - p_i + alpha <V - V', d_V p_i> over W' in Gamma"),
+    (
+        "D.3.2",
+        "min_i <bar U, d_U p_i> - p_i + alpha <V - V', d_V p_i> over W' in Gamma",
+    ),
 ):
-    register(Claim(_cid, "D", "frequency", lambda s, xp, _c=_cid: _gamma_checks(_c, s, xp),
-                   _g_sampler(_cid), _what, __name__))
+    register(
+        Claim(
+            _cid,
+            "D",
+            "frequency",
+            lambda s, xp, _c=_cid: _gamma_checks(_c, s, xp),
+            _g_sampler(_cid),
+            _what,
+            __name__,
+        )
+    )

@@ -32,7 +32,8 @@ def grad_norms(s: Sample, k: int, xp: Any, st: Stats) -> tuple[np.ndarray, np.nd
         return np.asarray(g.U), np.asarray(g.V)
     net = Net.of(st, s["a2"][k], s["c2"][k], s["V2"][k], xp.num(s["eps"]), xp)
     gu = np.sum(relu(net.H) ** 2, axis=1) + np.sum(
-        (net.O * (net.Z / net.N[None, :]) * net.a[None, :]) ** 2, axis=1)
+        (net.O * (net.Z / net.N[None, :]) * net.a[None, :]) ** 2, axis=1
+    )
     # ||T_j xbar_i||^2 = ||xbar_i||^2 - 2 Z_ij <Sigma v_j, xbar_i>/N^2 + Z_ij^2 ||Sigma v_j||^2/N^4
     P = st.Xbar @ net.SV.T
     q = np.sum(net.SV * net.SV, axis=1)
@@ -53,10 +54,17 @@ def _e1(claim_id: str, s: Sample, xp: Any) -> Check:
         gu, gv = grad_norms(s, k, xp, st)
         vals = gu if claim_id == "E.1-U" else gv
         i = int(np.argmax(np.asarray([float(t) for t in vals])))
-        checks.append(make_check(
-            claim_id, vals[i], gamma_inputs(s, st, N0, xp, k), xp=xp,
-            length=st.n + V.size, extra_hypotheses=gamma_positive(s),
-            details={"i": i, "k": k}))
+        checks.append(
+            make_check(
+                claim_id,
+                vals[i],
+                gamma_inputs(s, st, N0, xp, k),
+                xp=xp,
+                length=st.n + V.size,
+                extra_hypotheses=gamma_positive(s),
+                details={"i": i, "k": k},
+            )
+        )
     return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
 
 
@@ -64,5 +72,14 @@ for _cid, _what in (
     ("E.1-U", "max_i ||grad_U p_i(W')||^2 over W' in Gamma"),
     ("E.1-V", "max_i ||grad_V p_i(W')||^2 over W' in Gamma"),
 ):
-    register(Claim(_cid, "E", "deterministic", lambda s, xp, _c=_cid: _e1(_c, s, xp),
-                   lambda rng, _c=_cid, **k: sample_gamma(rng, _c, **k), _what, __name__))
+    register(
+        Claim(
+            _cid,
+            "E",
+            "deterministic",
+            lambda s, xp, _c=_cid: _e1(_c, s, xp),
+            lambda rng, _c=_cid, **k: sample_gamma(rng, _c, **k),
+            _what,
+            __name__,
+        )
+    )

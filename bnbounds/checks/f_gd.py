@@ -31,10 +31,18 @@ from .registry import Check, Claim, make_check, register
 F1_MAX_N = 12
 
 
-def sample_f1(rng: np.random.Generator, claim: str, *, n: int | None = None,
-              d: int | None = None, m: int | None = None, kind: str | None = None,
-              log10_rho: float | None = None, B: float | None = None,
-              n_cands: int = 4) -> Sample:
+def sample_f1(
+    rng: np.random.Generator,
+    claim: str,
+    *,
+    n: int | None = None,
+    d: int | None = None,
+    m: int | None = None,
+    kind: str | None = None,
+    log10_rho: float | None = None,
+    B: float | None = None,
+    n_cands: int = 4,
+) -> Sample:
     """Data (n <= 12), V_0 at initialisation, B, rho and candidate V in the rho-ball."""
     n = int(n if n is not None else rng.integers(2, 11))
     X, y = b.make_X(rng, kind=kind, n=min(n, F1_MAX_N), d=d)
@@ -43,9 +51,12 @@ def sample_f1(rng: np.random.Generator, claim: str, *, n: int | None = None,
     V0 = b.make_net(rng, m, X.shape[1])["V"]
     rho = 10.0 ** (rng.uniform(-3, 1) if log10_rho is None else log10_rho)
     B = float(10.0 ** rng.uniform(-1, 1)) if B is None else float(B)
-    cands = [V0] + [V0 + rho * b.EDGE * b.unit(rng, V0.shape) for _ in range(n_cands - 1)]
-    return Sample(claim, {"X": X, "y": y, "V0": V0, "Vc": np.array(cands)},
-                  {"rho": rho, "B": B})
+    cands = [V0] + [
+        V0 + rho * b.EDGE * b.unit(rng, V0.shape) for _ in range(n_cands - 1)
+    ]
+    return Sample(
+        claim, {"X": X, "y": y, "V0": V0, "Vc": np.array(cands)}, {"rho": rho, "B": B}
+    )
 
 
 def rad_lower(s: Sample, xp: Any) -> Any:
@@ -69,13 +80,29 @@ def rad_lower(s: Sample, xp: Any) -> Any:
 def _f1(claim_id: str, s: Sample, xp: Any) -> Check:
     st = Stats.of(s["X"], xp)
     lhs = rad_lower(s, xp)
-    XF = np.sqrt(float(np.sum(np.asarray(st.Xbar, dtype=float) ** 2))) if xp is F64 \
+    XF = (
+        np.sqrt(float(np.sum(np.asarray(st.Xbar, dtype=float) ** 2)))
+        if xp is F64
         else xp.sqrt(np.sum(st.Xbar * st.Xbar))
-    inputs = {"B": xp.num(s["B"]), "rho": xp.num(s["rho"]), "Xbar_F": XF, "n": st.n,
-              "xbar_max": st.xbar_max(xp)}
-    return make_check(claim_id, lhs, inputs, xp=xp, length=2**st.n + st.n,
-                      details={"estimate": "exact expectation over all 2^n signs, "
-                               f"{s['Vc'].shape[0]} V in the rho-ball"})
+    )
+    inputs = {
+        "B": xp.num(s["B"]),
+        "rho": xp.num(s["rho"]),
+        "Xbar_F": XF,
+        "n": st.n,
+        "xbar_max": st.xbar_max(xp),
+    }
+    return make_check(
+        claim_id,
+        lhs,
+        inputs,
+        xp=xp,
+        length=2**st.n + st.n,
+        details={
+            "estimate": "exact expectation over all 2^n signs, "
+            f"{s['Vc'].shape[0]} V in the rho-ball"
+        },
+    )
 
 
 def _f3(claim_id: str, s: Sample, xp: Any) -> Check:
@@ -104,25 +131,52 @@ def _f3(claim_id: str, s: Sample, xp: Any) -> Check:
             da = relu(net.H).T @ g
             dc = (net.O * net.Z / net.N[None, :]).T @ g * net.a
             w = net.O * (net.a * net.c / net.N)[None, :] * g[:, None]  # (n, m)
-            dV = w.T @ st.Xbar - (np.sum(w * net.Z, axis=0) / (net.N * net.N))[:, None] * net.SV
+            dV = (
+                w.T @ st.Xbar
+                - (np.sum(w * net.Z, axis=0) / (net.N * net.N))[:, None] * net.SV
+            )
             gu = np.sum(da * da) + np.sum(dc * dc)
             gv = np.sum(dV * dV)
             mad = np.sum(np.abs(lp)) / st.n
         inputs = {**gamma_inputs(s, st, N0, xp, k), "mean_abs_dloss": mad}
-        checks.append(make_check(
-            claim_id, gu if claim_id == "F.3-U" else gv, inputs, xp=xp,
-            length=st.n + V.size, extra_hypotheses=gamma_positive(s), details={"k": k}))
+        checks.append(
+            make_check(
+                claim_id,
+                gu if claim_id == "F.3-U" else gv,
+                inputs,
+                xp=xp,
+                length=st.n + V.size,
+                extra_hypotheses=gamma_positive(s),
+                details={"k": k},
+            )
+        )
     return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
 
 
 for _cid in ("F.1", "F.1-coarse"):
-    register(Claim(_cid, "F", "rademacher", lambda s, xp, _c=_cid: _f1(_c, s, xp),
-                   lambda rng, _c=_cid, **k: sample_f1(rng, _c, **k),
-                   "exact lower estimate of Rad(H * X) (sup over a finite subset of H)",
-                   __name__))
+    register(
+        Claim(
+            _cid,
+            "F",
+            "rademacher",
+            lambda s, xp, _c=_cid: _f1(_c, s, xp),
+            lambda rng, _c=_cid, **k: sample_f1(rng, _c, **k),
+            "exact lower estimate of Rad(H * X) (sup over a finite subset of H)",
+            __name__,
+        )
+    )
 for _cid, _what in (
     ("F.3-U", "||grad_U Rhat(W')||^2 over W' in Gamma"),
     ("F.3-V", "||grad_V Rhat(W')||^2 over W' in Gamma"),
 ):
-    register(Claim(_cid, "F", "deterministic", lambda s, xp, _c=_cid: _f3(_c, s, xp),
-                   lambda rng, _c=_cid, **k: sample_gamma(rng, _c, **k), _what, __name__))
+    register(
+        Claim(
+            _cid,
+            "F",
+            "deterministic",
+            lambda s, xp, _c=_cid: _f3(_c, s, xp),
+            lambda rng, _c=_cid, **k: sample_gamma(rng, _c, **k),
+            _what,
+            __name__,
+        )
+    )

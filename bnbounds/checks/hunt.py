@@ -30,8 +30,9 @@ class HuntResult:
     precise: Check | None
 
 
-def hunt(claim: Claim, *, restarts: int = 200, steps: int = 200, keep: int = 4,
-         seed: int = 0) -> HuntResult:
+def hunt(
+    claim: Claim, *, restarts: int = 200, steps: int = 200, keep: int = 4, seed: int = 0
+) -> HuntResult:
     rng = np.random.default_rng(seed)
     pool: list[tuple[Check, Sample]] = []
     evals = 0

@@ -304,7 +304,9 @@ class Claim:
     def evaluate(self, sample: Sample, *, precise: bool = False) -> Check:
         """Check the claim on ``sample`` in float64, or in mpmath with ``precise``."""
         if sample.claim != self.id:
-            raise ValueError(f"sample is for claim {sample.claim!r}; expected {self.id!r}")
+            raise ValueError(
+                f"sample is for claim {sample.claim!r}; expected {self.id!r}"
+            )
         if precise:
             import mpmath
 
@@ -356,9 +358,16 @@ def select(prefix: str | None = None) -> list[Claim]:
     """Claims whose id equals ``prefix`` or starts with it (``"B.2"``, ``"D"``...)."""
     out = []
     for cid, cl in CLAIMS.items():
-        if prefix is None or cid == prefix or cid.startswith(prefix.rstrip(".") + ".") \
-                or cid.startswith(prefix + "-") or cid.startswith(prefix):
+        if (
+            prefix is None
+            or cid == prefix
+            or cid.startswith(prefix.rstrip(".") + ".")
+            or cid.startswith(prefix + "-")
+            or cid.startswith(prefix)
+        ):
             out.append(cl)
     if not out:
-        raise ValueError(f"--lemma is {prefix!r}; no claim id starts with it ({list(CLAIMS)})")
+        raise ValueError(
+            f"--lemma is {prefix!r}; no claim id starts with it ({list(CLAIMS)})"
+        )
     return out

@@ -70,12 +70,20 @@ class ClaimResult:
     def to_dict(self) -> dict:
         def f(x: float) -> Any:
             return x if math.isfinite(x) else str(x)
+
         return {
-            "id": self.claim, "source": self.source, "mode": self.mode,
-            "verdict": self.verdict, "known": self.known, "samples": self.samples,
-            "hypotheses_met": self.met, "worst_ratio": f(self.worst_ratio),
-            "min_slack": f(self.min_slack), "failures": self.failures,
-            "unmet_hypotheses": self.gaps, "seconds": round(self.seconds, 3),
+            "id": self.claim,
+            "source": self.source,
+            "mode": self.mode,
+            "verdict": self.verdict,
+            "known": self.known,
+            "samples": self.samples,
+            "hypotheses_met": self.met,
+            "worst_ratio": f(self.worst_ratio),
+            "min_slack": f(self.min_slack),
+            "failures": self.failures,
+            "unmet_hypotheses": self.gaps,
+            "seconds": round(self.seconds, 3),
             "worst": None if self.worst is None else self.worst.to_dict(),
         }
 
@@ -92,8 +100,14 @@ def _entries(s: Sample) -> int:
     return int(sum(np.size(v) for v in s.arrays.values()))
 
 
-def frequency_experiment(claim: Claim, config: dict, *, draws: int, seed: int,
-                         tick: Callable[[], None] | None = None) -> Frequency:
+def frequency_experiment(
+    claim: Claim,
+    config: dict,
+    *,
+    draws: int,
+    seed: int,
+    tick: Callable[[], None] | None = None,
+) -> Frequency:
     """Failure rate over ``draws`` seeded initialisations at one configuration."""
     cc = claim.constants
     fails, met, last, worst_fail, worst_any = 0, 0, None, None, None
@@ -118,7 +132,8 @@ def frequency_experiment(claim: Claim, config: dict, *, draws: int, seed: int,
     rate = fails / met if met else 0.0
     lo, hi = clopper_pearson(fails, met) if met else (0.0, 1.0)
     hyps = (("some draw met the hypotheses", met > 0),) + (
-        tuple(last.hypotheses) if (last is not None and met == 0) else ())
+        tuple(last.hypotheses) if (last is not None and met == 0) else ()
+    )
     slack, ratio = slack_ratio("upper", rate, claimed)
     if met == 0:
         verdict = "hypotheses-not-met"
@@ -128,14 +143,31 @@ def frequency_experiment(claim: Claim, config: dict, *, draws: int, seed: int,
         verdict = "holds"
     else:
         verdict = "inconclusive"
-    details = {"config": config, "draws": draws, "seed": seed, "failures": fails,
-               "cp_lower": lo, "cp_upper": hi, "cp_alpha": CP_ALPHA,
-               "claimed_failure_probability": claimed}
+    details = {
+        "config": config,
+        "draws": draws,
+        "seed": seed,
+        "failures": fails,
+        "cp_lower": lo,
+        "cp_upper": hi,
+        "cp_alpha": CP_ALPHA,
+        "claimed_failure_probability": claimed,
+    }
     if worst_fail is not None:
         details["worst_draw"] = worst_fail[0].to_dict()
-    ch = Check(claim=claim.id, kind="upper", lhs=rate, rhs=claimed, slack=slack,
-               ratio=ratio, err=0.0, hypotheses=hyps, verdict=verdict,
-               inputs=dict(last.inputs) if last else {}, details=details)
+    ch = Check(
+        claim=claim.id,
+        kind="upper",
+        lhs=rate,
+        rhs=claimed,
+        slack=slack,
+        ratio=ratio,
+        err=0.0,
+        hypotheses=hyps,
+        verdict=verdict,
+        inputs=dict(last.inputs) if last else {},
+        details=details,
+    )
     return Frequency(ch, fails, met, None if worst_fail is None else worst_fail[1])
 
 
@@ -153,9 +185,14 @@ def _claimed(cc: Any, last: Check | None) -> float:
     return float(fail.subs({s: vals[s.name] for s in fail.free_symbols}))
 
 
-def run_claim(claim: Claim, profile: str = "quick", *, seed: int = 0,
-              tick: Callable[[], None] | None = None,
-              known: set[str] | None = None) -> ClaimResult:
+def run_claim(
+    claim: Claim,
+    profile: str = "quick",
+    *,
+    seed: int = 0,
+    tick: Callable[[], None] | None = None,
+    known: set[str] | None = None,
+) -> ClaimResult:
     """Run one claim under a profile; re-validate and package any violation."""
     from . import witnesses
 
@@ -191,23 +228,46 @@ def run_claim(claim: Claim, profile: str = "quick", *, seed: int = 0,
     else:
         worst, ws = worst_met
         if worst.verdict == "violated":
-            precise = claim.evaluate(ws, precise=True) if _entries(ws) <= MP_MAX_ENTRIES else None
+            precise = (
+                claim.evaluate(ws, precise=True)
+                if _entries(ws) <= MP_MAX_ENTRIES
+                else None
+            )
             if precise is not None and precise.verdict == "violated":
                 verdict = "violated"
-                witness = {"claim": claim.id, "kind": "sample", "sample": ws.to_dict(),
-                           "float64": worst.to_dict(), "mpmath": precise.to_dict()}
+                witness = {
+                    "claim": claim.id,
+                    "kind": "sample",
+                    "sample": ws.to_dict(),
+                    "float64": worst.to_dict(),
+                    "mpmath": precise.to_dict(),
+                }
             else:
                 verdict = "inconclusive"
         elif inconclusive == met:
             verdict = "inconclusive"
         else:
             verdict = "holds"
-    gaps = hypothesis_gaps(worst) if (worst is not None and not worst.hypotheses_met) else {}
+    gaps = (
+        hypothesis_gaps(worst)
+        if (worst is not None and not worst.hypotheses_met)
+        else {}
+    )
     return ClaimResult(
-        claim.id, claim.source, claim.mode, prof["samples"], met, float(min_slack),
-        float(worst.ratio) if worst else math.nan, verdict,
-        verdict == "violated" and claim.id in known, worst, gaps, witness,
-        time.perf_counter() - t0)
+        claim.id,
+        claim.source,
+        claim.mode,
+        prof["samples"],
+        met,
+        float(min_slack),
+        float(worst.ratio) if worst else math.nan,
+        verdict,
+        verdict == "violated" and claim.id in known,
+        worst,
+        gaps,
+        witness,
+        time.perf_counter() - t0,
+    )
 
 
 def _configs(claim: Claim) -> list[dict]:
@@ -222,24 +282,49 @@ def _run_frequency(claim, prof, seed, tick, known, t0) -> ClaimResult:
     best: Frequency | None = None
     total = met = 0
     for ci, cfg in enumerate(_configs(claim)):
-        fr = frequency_experiment(claim, cfg, draws=prof["draws"],
-                                  seed=seed + 100_000 * ci, tick=tick)
+        fr = frequency_experiment(
+            claim, cfg, draws=prof["draws"], seed=seed + 100_000 * ci, tick=tick
+        )
         total += prof["draws"]
         met += fr.met
         if best is None or (order[fr.check.verdict], fr.check.ratio) > (
-                order[best.check.verdict], best.check.ratio):
+            order[best.check.verdict],
+            best.check.ratio,
+        ):
             best = fr
     ch = best.check
     witness = None
     if ch.verdict == "violated":
-        witness = {"claim": claim.id, "kind": "frequency", "config": ch.details["config"],
-                   "seed": ch.details["seed"], "draws": ch.details["draws"],
-                   "failures": best.failures, "met": best.met,
-                   "check": ch.to_dict()}
-        if best.failing_sample is not None and _entries(best.failing_sample) <= MP_MAX_ENTRIES:
+        witness = {
+            "claim": claim.id,
+            "kind": "frequency",
+            "config": ch.details["config"],
+            "seed": ch.details["seed"],
+            "draws": ch.details["draws"],
+            "failures": best.failures,
+            "met": best.met,
+            "check": ch.to_dict(),
+        }
+        if (
+            best.failing_sample is not None
+            and _entries(best.failing_sample) <= MP_MAX_ENTRIES
+        ):
             p = claim.evaluate(best.failing_sample, precise=True)
             witness["one_failing_draw_mpmath"] = p.to_dict()
     gaps = hypothesis_gaps(ch) if ch.verdict == "hypotheses-not-met" else {}
-    return ClaimResult(claim.id, claim.source, "frequency", total, met, ch.slack,
-                       ch.ratio, ch.verdict, ch.verdict == "violated" and claim.id in known,
-                       ch, gaps, witness, time.perf_counter() - t0, best.failures)
+    return ClaimResult(
+        claim.id,
+        claim.source,
+        "frequency",
+        total,
+        met,
+        ch.slack,
+        ch.ratio,
+        ch.verdict,
+        ch.verdict == "violated" and claim.id in known,
+        ch,
+        gaps,
+        witness,
+        time.perf_counter() - t0,
+        best.failures,
+    )

@@ -52,11 +52,23 @@ def replay(witness: dict) -> dict:
         f = cl.evaluate(s)
         p = cl.evaluate(s, precise=True)
         ok = p.verdict == "violated" or (
-            p.slack < 0 and witness.get("hypotheses_met", True) is False)
-        return {"claim": cl.id, "kind": "sample", "reproduced": bool(ok),
-                "float64": f.to_dict(), "mpmath": p.to_dict()}
-    res = frequency_experiment(cl, witness["config"], draws=witness["draws"],
-                               seed=witness["seed"])
-    return {"claim": cl.id, "kind": "frequency",
-            "reproduced": res.check.verdict == "violated",
-            "failures": res.failures, "draws": res.met, "check": res.check.to_dict()}
+            p.slack < 0 and witness.get("hypotheses_met", True) is False
+        )
+        return {
+            "claim": cl.id,
+            "kind": "sample",
+            "reproduced": bool(ok),
+            "float64": f.to_dict(),
+            "mpmath": p.to_dict(),
+        }
+    res = frequency_experiment(
+        cl, witness["config"], draws=witness["draws"], seed=witness["seed"]
+    )
+    return {
+        "claim": cl.id,
+        "kind": "frequency",
+        "reproduced": res.check.verdict == "violated",
+        "failures": res.failures,
+        "draws": res.met,
+        "check": res.check.to_dict(),
+    }

@@ -25,13 +25,20 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--profile", choices=("quick", "thorough"), default="quick")
-    p.add_argument("--lemma", default=None, help="only claims whose id starts with this (e.g. B.2)")
+    p.add_argument(
+        "--lemma", default=None, help="only claims whose id starts with this (e.g. B.2)"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", dest="json_out", default=None, help="write results as JSON")
+    p.add_argument(
+        "--json", dest="json_out", default=None, help="write results as JSON"
+    )
     p.add_argument("--junit", default=None, help="write a JUnit XML report")
     p.add_argument("--replay", action="store_true", help="re-run every stored witness")
-    p.add_argument("--witness-dir", default=None,
-                   help="directory to store witnesses of new violations (default: none)")
+    p.add_argument(
+        "--witness-dir",
+        default=None,
+        help="directory to store witnesses of new violations (default: none)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
     return p
@@ -74,7 +81,9 @@ def _replay() -> int:
     bad = 0
     for path, w in witnesses.stored():
         r = witnesses.replay(w)
-        print(f"{w['claim']:<16} {path.name:<40} {'reproduced' if r['reproduced'] else 'NOT REPRODUCED'}")
+        print(
+            f"{w['claim']:<16} {path.name:<40} {'reproduced' if r['reproduced'] else 'NOT REPRODUCED'}"
+        )
         bad += not r["reproduced"]
     return 1 if bad else 0
 
@@ -89,15 +98,22 @@ def run(args: argparse.Namespace) -> int:
     prof = runner.PROFILES[args.profile]
     total = 0
     for cl in claims:
-        total += len(runner._configs(cl)) * prof["draws"] if cl.mode == "frequency" else prof["samples"]
+        total += (
+            len(runner._configs(cl)) * prof["draws"]
+            if cl.mode == "frequency"
+            else prof["samples"]
+        )
     prog = _Progress(total, not args.no_progress)
     known = witnesses.known_claims()
     results = []
     t0 = time.perf_counter()
     for cl in claims:
         prog.label = cl.id
-        results.append(runner.run_claim(cl, args.profile, seed=args.seed, tick=prog.tick,
-                                        known=known))
+        results.append(
+            runner.run_claim(
+                cl, args.profile, seed=args.seed, tick=prog.tick, known=known
+            )
+        )
     prog.close()
     elapsed = time.perf_counter() - t0
     hdr = f"{'claim':<15} {'source':<30} {'samples':>7} {'hyp met':>7} {'min slack':>11} {'worst ratio':>11}  verdict"
@@ -109,23 +125,37 @@ def run(args: argparse.Namespace) -> int:
         if r.verdict == "violated" and not r.known:
             v += " (NEW)"
             new_violation = True
-        print(f"{r.claim:<15} {r.source[:30]:<30} {r.samples:>7} {r.met:>7} "
-              f"{_fmt(r.min_slack):>11} {_fmt(r.worst_ratio):>11}  {v}")
+        print(
+            f"{r.claim:<15} {r.source[:30]:<30} {r.samples:>7} {r.met:>7} "
+            f"{_fmt(r.min_slack):>11} {_fmt(r.worst_ratio):>11}  {v}"
+        )
     for r in results:
         for name, gap in r.gaps.items():
             print(f"  {r.claim}: hypothesis not met: {name}: {gap}")
     n = sum(r.samples for r in results)
-    print(f"\n{len(results)} claims, {n} samples in {elapsed:.1f} s "
-          f"({n / max(elapsed, 1e-9):.0f} samples/s), profile {args.profile}")
+    print(
+        f"\n{len(results)} claims, {n} samples in {elapsed:.1f} s "
+        f"({n / max(elapsed, 1e-9):.0f} samples/s), profile {args.profile}"
+    )
     if args.witness_dir:
         for r in results:
             if r.witness is not None and not r.known:
-                witnesses.write_json(os.path.join(args.witness_dir, f"{r.claim}.json"),
-                                     r.witness)
+                witnesses.write_json(
+                    os.path.join(args.witness_dir, f"{r.claim}.json"), r.witness
+                )
     if args.json_out:
-        _atomic_write(args.json_out, json.dumps(
-            {"profile": args.profile, "seconds": elapsed,
-             "claims": [r.to_dict() for r in results]}, indent=1) + "\n")
+        _atomic_write(
+            args.json_out,
+            json.dumps(
+                {
+                    "profile": args.profile,
+                    "seconds": elapsed,
+                    "claims": [r.to_dict() for r in results],
+                },
+                indent=1,
+            )
+            + "\n",
+        )
     if args.junit:
         _atomic_write(args.junit, _junit(results, elapsed))
     return 1 if new_violation else 0
@@ -134,18 +164,26 @@ def run(args: argparse.Namespace) -> int:
 def _junit(results: list, elapsed: float) -> str:
     fails = sum(r.verdict == "violated" and not r.known for r in results)
     skipped = sum(r.verdict == "hypotheses-not-met" for r in results)
-    out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f'<testsuite name="bnbounds.check" tests="{len(results)}" failures="{fails}" '
-           f'skipped="{skipped}" time="{elapsed:.3f}">']
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuite name="bnbounds.check" tests="{len(results)}" failures="{fails}" '
+        f'skipped="{skipped}" time="{elapsed:.3f}">',
+    ]
     for r in results:
-        out.append(f'  <testcase classname="bnbounds.check" name={quoteattr(r.claim)} '
-                   f'time="{r.seconds:.3f}">')
-        msg = (f"verdict={r.verdict} known={r.known} samples={r.samples} "
-               f"worst_ratio={_fmt(r.worst_ratio)} min_slack={_fmt(r.min_slack)}")
+        out.append(
+            f'  <testcase classname="bnbounds.check" name={quoteattr(r.claim)} '
+            f'time="{r.seconds:.3f}">'
+        )
+        msg = (
+            f"verdict={r.verdict} known={r.known} samples={r.samples} "
+            f"worst_ratio={_fmt(r.worst_ratio)} min_slack={_fmt(r.min_slack)}"
+        )
         if r.verdict == "violated" and not r.known:
-            out.append(f'    <failure message={quoteattr(msg)}>{escape(json.dumps(r.to_dict()))}</failure>')
+            out.append(
+                f"    <failure message={quoteattr(msg)}>{escape(json.dumps(r.to_dict()))}</failure>"
+            )
         elif r.verdict == "hypotheses-not-met":
-            out.append(f'    <skipped message={quoteattr(msg)}/>')
+            out.append(f"    <skipped message={quoteattr(msg)}/>")
         out.append(f"    <system-out>{escape(msg)}</system-out>")
         out.append("  </testcase>")
     out.append("</testsuite>")

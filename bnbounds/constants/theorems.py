@@ -907,7 +907,9 @@ def step_size(
     Evaluates the ``eta`` expression of the chosen variant, so training code passes
     ``eta=step_size(...)`` instead of re-typing the formula.
     """
-    return quantity("eta", theorem=theorem, variant=variant, gamma=gamma, eps_N=eps_N, m=m)
+    return quantity(
+        "eta", theorem=theorem, variant=variant, gamma=gamma, eps_N=eps_N, m=m
+    )
 
 
 def quantity(

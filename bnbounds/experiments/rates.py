@@ -130,8 +130,14 @@ def run_rates(
             tt = float(t[-1])
             # the theorems' own expressions (bnbounds.constants), not copies
             thm = "2.1" if method == "sgd" else "2.2"
-            point = {"gamma": gamma, "eps_N": eps_N, "m": m, "n": train.n,
-                     "delta": delta, "t": tt}
+            point = {
+                "gamma": gamma,
+                "eps_N": eps_N,
+                "m": m,
+                "n": train.n,
+                "delta": delta,
+                "t": tt,
+            }
             bound = quantity("test_error_bound", theorem=thm, **point)
             r_u = quantity("movement_U", theorem=thm, **point)
             r_v = quantity("movement_V", theorem=thm, **point)

@@ -20,21 +20,35 @@ from bnbounds.checks.runner import _configs
 
 KNOWN = W.known_claims()
 _PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "")
-_SETTINGS = {} if _PROFILE else {"max_examples": 20, "derandomize": True, "database": None,
-                                  "deadline": None}
+_SETTINGS = (
+    {}
+    if _PROFILE
+    else {"max_examples": 20, "derandomize": True, "database": None, "deadline": None}
+)
 
 
 def _marks(cid):
     if cid in KNOWN:
-        return [pytest.mark.xfail(strict=True, reason=f"documented counterexample to {cid} "
-                                  "(docs/checks.md, bnbounds/witnesses)")]
+        return [
+            pytest.mark.xfail(
+                strict=True,
+                reason=f"documented counterexample to {cid} "
+                "(docs/checks.md, bnbounds/witnesses)",
+            )
+        ]
     return []
 
 
-SAMPLED = [pytest.param(c, marks=_marks(c), id=c) for c, cl in CLAIMS.items()
-           if cl.mode != "frequency"]
-FREQ = [pytest.param(c, marks=_marks(c), id=c) for c, cl in CLAIMS.items()
-        if cl.mode == "frequency"]
+SAMPLED = [
+    pytest.param(c, marks=_marks(c), id=c)
+    for c, cl in CLAIMS.items()
+    if cl.mode != "frequency"
+]
+FREQ = [
+    pytest.param(c, marks=_marks(c), id=c)
+    for c, cl in CLAIMS.items()
+    if cl.mode == "frequency"
+]
 
 
 @pytest.mark.parametrize("claim_id", SAMPLED)
