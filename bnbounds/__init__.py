@@ -26,10 +26,8 @@ from .network import (
     risk_and_grad,
     risk_grad,
 )
+from .trajectory import DivergenceError, TrainingInterrupted, Trajectory
 from .train import (
-    DivergenceError,
-    TrainingInterrupted,
-    Trajectory,
     train_gd,
     train_gradient_flow,
     train_sgd,

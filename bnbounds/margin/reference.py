@@ -1,0 +1,403 @@
+"""Gradient features and the Batch-Norm margin gamma = gamma_a + gamma_c (Section 1.4,
+Assumption 1.2) via reference networks (Appendix A), and the no-BN margin."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._validation import BNBoundsValueError, check_eps
+from ..data import Dataset
+from ..network import Params, init_params, normalizers
+from .linear import linear_margin
+
+#: Relative slack for the norm conditions ``||a||, ||C|| <= 1`` and ``Delta_V <=
+#: gamma/32`` of Assumption 1.2: vectors are normalised in float64, so their norms are
+#: 1 up to a few ulps (1e-12 leaves a wide margin over d * 2.2e-16 for d <= 10^3).
+ASSUMPTION_RTOL = 1e-12
+
+
+class Features:
+    """The gradient features ``d_a f`` (n x m) and ``d_c f`` (n x m) at ``(a, c, V')``."""
+
+    __slots__ = ("H", "a", "c")
+
+    def __init__(self, H: np.ndarray, a: np.ndarray, c: np.ndarray) -> None:
+        self.H, self.a, self.c = H, a, c
+
+
+def features(
+    data: Dataset,
+    W: Params,
+    *,
+    eps: float = 0.0,
+    V: np.ndarray | None = None,
+    normalize: bool = True,
+) -> Features:
+    """Gradient features of f at ``(W.a, W.c, V)`` (``V`` defaults to ``W.V``).
+
+    ``H[i, j] = <v_j / N(v_j), x_i - mu>`` (``N = 1`` when ``normalize=False``: the
+    network without Batch Norm), ``a = sigma(c_j H)`` (``d_a f``) and
+    ``c = a_j 1[c_j H > 0] H`` (``d_c f``), Section 1.3.
+    """
+    eps = check_eps(eps)
+    Vm = W.V if V is None else V
+    Xb = np.asarray(data.Xbar, dtype=np.float64)
+    H = Xb @ np.asarray(Vm, dtype=np.float64).T
+    if normalize:
+        N = np.asarray(
+            normalizers(np.asarray(Vm, dtype=np.float64), data, eps), dtype=np.float64
+        )
+        if np.any(N <= 0):
+            raise BNBoundsValueError(
+                "some N(v_j) is zero (v_j orthogonal to every centred point); use eps > 0"
+            )
+        H = H / N[None, :]
+    cH = H * W.c[None, :]
+    Fa = np.maximum(cH, 0.0)
+    Fc = W.a[None, :] * (cH > 0) * H
+    return Features(H, Fa, Fc)
+
+
+def _svm_gamma(F: np.ndarray, y: np.ndarray, m: int) -> tuple[float, np.ndarray]:
+    """``max_{||z|| <= 1} min_i y_i <z, F_i> / sqrt(m)``, floored at 0, and the z."""
+    lm = linear_margin((F, y))
+    if not lm.separable or lm.value <= 0:
+        return 0.0, np.zeros(F.shape[1])
+    return lm.value / math.sqrt(m), lm.direction
+
+
+def _gamma_of(F: np.ndarray, y: np.ndarray, z: np.ndarray, m: int) -> float:
+    nz = float(np.linalg.norm(z))
+    if nz == 0:
+        return 0.0
+    return float(np.min(y * (F @ z))) / nz / math.sqrt(m)
+
+
+def _adam(
+    grad: Callable[[list[np.ndarray]], tuple[float, list[np.ndarray]]],
+    x0: list[np.ndarray],
+    *,
+    lr: float | Sequence[float],
+    steps: int,
+    project: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    tiny: float = 1e-12,
+    callback: Callable[[int, list[np.ndarray]], None] | None = None,
+) -> list[np.ndarray]:
+    """Adam (Kingma & Ba 2014, Algorithm 1) with an optional projection after each step.
+
+    ``lr`` is one step size, or one per parameter block (blocks on different
+    scales, such as a and V).
+    """
+    x = [np.array(v, dtype=np.float64) for v in x0]
+    lrs = [lr] * len(x) if np.isscalar(lr) else list(lr)
+    m1 = [np.zeros_like(v) for v in x]
+    m2 = [np.zeros_like(v) for v in x]
+    for t in range(1, steps + 1):
+        _, g = grad(x)
+        for k in range(len(x)):
+            m1[k] = beta1 * m1[k] + (1 - beta1) * g[k]
+            m2[k] = beta2 * m2[k] + (1 - beta2) * g[k] * g[k]
+            mh = m1[k] / (1 - beta1**t)
+            vh = m2[k] / (1 - beta2**t)
+            x[k] = x[k] - lrs[k] * mh / (np.sqrt(vh) + tiny)
+        if project is not None:
+            x = project(x)
+        if callback is not None:
+            callback(t, x)
+    return x
+
+
+def _logistic_grad_linear(F: np.ndarray, y: np.ndarray):
+    """Loss ``mean l(y_i <z, F_i>)`` and its gradient in z (the c-network's linearisation)."""
+    from ..network import logistic_deriv, logistic_loss
+
+    def g(x: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
+        p = y * (F @ x[0])
+        dl = logistic_deriv(p)
+        return float(np.mean(logistic_loss(p))), [F.T @ (dl * y) / F.shape[0]]
+
+    return g
+
+
+@dataclass(frozen=True, eq=False)
+class BNMargin:
+    """Lower bounds for the Batch-Norm margin of Assumption 1.2 (Appendix A).
+
+    Attributes
+    ----------
+    m, d, n : int
+    gamma_a, gamma_c, gamma : float
+        The final lower bounds (``gamma = gamma_a + gamma_c``), evaluated at one
+        tuple ``(a_vec, C_vec, V')`` with ``||a_vec||, ||C_vec|| <= 1``.
+    delta_V : float
+        ``sqrt((1/m) sum_j ||v'_j/N(v_j) - v_j/N(v_j)||^2)`` of that V'.
+    radius : float
+        The displacement allowed when V moved: ``gamma_frozen / 32``.
+    assumption_1_2_holds : bool
+        ``gamma > 0`` and ``delta_V <= gamma / 32`` and the norm conditions.
+    gamma_a_frozen, gamma_c_frozen : float
+        Exact optima with V frozen at V0 (linear SVMs on the features).
+    gamma_a_adam, gamma_c_adam : float
+        The Adam-trained reference a- and c-networks with V frozen (Appendix A's
+        recipe), normalised; lower than or equal to the exact optima.
+    gamma_a_moved, gamma_c_moved : float
+        Exact optima over a and C at the V' reached by the a-network with V moving.
+    V_moved : bool
+        Whether the final tuple uses V' != V0 (only if it did not lower gamma).
+    normalized : bool
+        False for the network without Batch Norm (:func:`unnormalized_margin`).
+    """
+
+    m: int
+    d: int
+    n: int
+    eps: float
+    gamma_a: float
+    gamma_c: float
+    gamma: float
+    delta_V: float
+    radius: float
+    assumption_1_2_holds: bool
+    gamma_a_frozen: float
+    gamma_c_frozen: float
+    gamma_a_adam: float
+    gamma_c_adam: float
+    gamma_a_moved: float
+    gamma_c_moved: float
+    V_moved: bool
+    normalized: bool
+    a_vec: np.ndarray = field(repr=False)
+    c_vec: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["a_vec"] = self.a_vec.tolist()
+        out["c_vec"] = self.c_vec.tolist()
+        return out
+
+
+def _delta_V(Vp: np.ndarray, V0: np.ndarray, N0: np.ndarray) -> float:
+    D = (Vp - V0) / N0[:, None]
+    return float(np.sqrt(np.sum(D * D) / V0.shape[0]))
+
+
+def bn_margin(
+    data: Dataset,
+    m: int,
+    *,
+    rng: Any = None,
+    W0: Params | None = None,
+    eps: float = 0.0,
+    steps: int = 2000,
+    lr: float = 0.01,
+    move_V: bool = True,
+    adam: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> BNMargin:
+    """Lower bounds for gamma_a and gamma_c by reference networks (Appendix A).
+
+    1. V frozen at V0: the exact optima over ``||a|| <= 1`` and ``||C|| <= 1``
+       (linear SVMs on ``d_a f`` and ``d_c f``), and, as the paper does, reference
+       a- and c-networks trained with Adam on the logistic loss (a-network: c = 1
+       frozen, V frozen; c-network: a frozen; C acts through ``d_c f``) and normalised.
+    2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) is trained
+       with Adam, V' projected after every step onto
+       ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's displacement condition);
+       at the V' reached, a_vec and C_vec are re-optimised exactly. The moved tuple
+       is kept only if its gamma is no smaller, so ``Delta_V <= gamma / 32`` holds.
+
+    Both margins of the final tuple are evaluated at the *same* V' (Assumption 1.2
+    asks for one tuple ``(a_j, c_j, v_j)``).
+
+    Parameters
+    ----------
+    data : Dataset
+        Should meet ``max ||xbar_i|| <= 1`` (a warning otherwise is not raised; use
+        ``data.scaled()``).
+    m : int
+        Width.
+    rng : Generator, int or None
+        Seeds ``W0 = init_params(m, d, rng)`` (ignored when ``W0`` is given).
+    eps : float
+        Batch-norm constant of N(v).
+    steps, lr : int, float
+        Adam iterations and step size for each reference network.
+    move_V : bool
+        Run step 2.
+    adam : bool
+        Run the Adam reference networks (otherwise only the exact optima).
+    progress : callable(str), optional
+        Called with a short label after each stage (the CLI draws a progress bar).
+    """
+    eps = check_eps(eps)
+    if W0 is None:
+        W0 = init_params(m, data.d, rng)
+    elif W0.m != m or W0.d != data.d:
+        raise BNBoundsValueError(
+            f"W0 has (m, d) = {(W0.m, W0.d)}; expected {(m, data.d)}"
+        )
+    W0 = Params(W0.a, np.ones(m), W0.V)
+    y = np.asarray(data.y, dtype=np.float64)
+    V0 = np.asarray(W0.V, dtype=np.float64)
+    N0 = np.asarray(normalizers(V0, data, eps), dtype=np.float64)
+    F0 = features(data, W0, eps=eps)
+    ga0, za0 = _svm_gamma(F0.a, y, m)
+    gc0, zc0 = _svm_gamma(F0.c, y, m)
+    _tick(progress, "frozen-V exact")
+
+    ga_adam = gc_adam = math.nan
+    if adam:
+        # a-network: f = sum_j a_j relu(h_j), c = 1 frozen, V frozen: linear in a.
+        a_fin = _adam(_logistic_grad_linear(F0.a, y), [W0.a], lr=lr, steps=steps)[0]
+        ga_adam = max(_gamma_of(F0.a, y, a_fin, m), 0.0)
+        c_fin = _adam(_logistic_grad_linear(F0.c, y), [np.ones(m)], lr=lr, steps=steps)[
+            0
+        ]
+        gc_adam = max(_gamma_of(F0.c, y, c_fin, m), 0.0)
+        _tick(progress, "frozen-V Adam")
+
+    gamma_frozen = ga0 + gc0
+    radius = gamma_frozen / 32
+    ga, gc, za, zc, Vfin, moved = ga0, gc0, za0, zc0, V0, False
+    ga1 = gc1 = math.nan
+    if move_V and radius > 0:
+
+        def project(x: list[np.ndarray]) -> list[np.ndarray]:
+            dv = _delta_V(x[1], V0, N0)
+            if dv > radius:
+                x[1] = V0 + (x[1] - V0) * (radius / dv)
+            return x
+
+        Xb = np.asarray(data.Xbar, dtype=np.float64)
+
+        def grad(x: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
+            r, ga_, gV_ = a_network_risk_grad(x[0], x[1], Xb, y, eps)
+            return r, [ga_, gV_]
+
+        # start a from the exact frozen optimum, scaled to the init's norm
+        a_start = za0 * np.linalg.norm(W0.a) if np.any(za0) else W0.a
+        # V's natural step is radius-sized: lr in units of the allowed displacement
+        lr_V = radius * float(np.median(N0)) / max(steps, 1) ** 0.5
+        x = [np.asarray(a_start, np.float64), V0.copy()]
+        x = _adam(grad, x, lr=(lr, lr_V), steps=steps, project=project)
+        Vp = x[1]
+        try:
+            Fp = features(data, W0, eps=eps, V=Vp)
+            ga1, za1 = _svm_gamma(Fp.a, y, m)
+            gc1, zc1 = _svm_gamma(Fp.c, y, m)
+            if ga1 + gc1 >= gamma_frozen:
+                ga, gc, za, zc, Vfin, moved = ga1, gc1, za1, zc1, Vp, True
+        except BNBoundsValueError:
+            pass
+        _tick(progress, "moving-V Adam")
+
+    gamma = ga + gc
+    dV = _delta_V(Vfin, V0, N0)
+    holds = bool(
+        gamma > 0
+        and dV <= gamma / 32 * (1 + ASSUMPTION_RTOL)
+        and np.linalg.norm(za) <= 1 + ASSUMPTION_RTOL
+        and np.linalg.norm(zc) <= 1 + ASSUMPTION_RTOL
+    )
+    return BNMargin(
+        m=m,
+        d=data.d,
+        n=data.n,
+        eps=eps,
+        gamma_a=ga,
+        gamma_c=gc,
+        gamma=gamma,
+        delta_V=dV,
+        radius=radius,
+        assumption_1_2_holds=holds,
+        gamma_a_frozen=ga0,
+        gamma_c_frozen=gc0,
+        gamma_a_adam=ga_adam,
+        gamma_c_adam=gc_adam,
+        gamma_a_moved=ga1,
+        gamma_c_moved=gc1,
+        V_moved=moved,
+        normalized=True,
+        a_vec=za,
+        c_vec=zc,
+    )
+
+
+def a_network_risk_grad(
+    a: np.ndarray, V: np.ndarray, Xbar: np.ndarray, y: np.ndarray, eps: float = 0.0
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Risk of the reference a-network (c = 1) and its gradient in (a, V), in NumPy.
+
+    ``f_i = sum_j a_j relu(h_ij)``, ``h_ij = <v_j, xbar_i> / N(v_j)``; with
+    ``G_ij = l'(p_i) y_i a_j 1[h_ij > 0] / n``,
+    ``dR/dv_j = (G^T Xbar)_j / N_j - (sum_i G_ij h_ij) Sigma v_j / N_j^2`` (the
+    batch-norm projection of Section 1.3). Three GEMMs; equals
+    :func:`bnbounds.network.risk_and_grad` with c = 1 (tested).
+    """
+    from ..network import logistic_deriv, logistic_loss
+
+    n = Xbar.shape[0]
+    Z = Xbar @ V.T  # (n, m)
+    N = np.sqrt(np.einsum("ij,ij->j", Z, Z) / n + eps)
+    H = Z / N
+    A = np.maximum(H, 0.0)
+    p = y * (A @ a)
+    dl = logistic_deriv(p) * y / n  # (n,)
+    ga = A.T @ dl
+    G = dl[:, None] * a[None, :] * (H > 0)
+    SV = (Z.T @ Xbar) / n  # rows Sigma v_j
+    gV = (G.T @ Xbar) / N[:, None] - (np.einsum("ij,ij->j", G, H) / N**2)[:, None] * SV
+    return float(np.mean(logistic_loss(p))), ga, gV
+
+
+def _tick(progress: Callable[[str], None] | None, label: str) -> None:
+    if progress is not None:
+        progress(label)
+
+
+def unnormalized_margin(
+    data: Dataset, m: int, *, rng: Any = None, W0: Params | None = None
+) -> BNMargin:
+    """gamma_a, gamma_c of the same network *without* Batch Norm, V frozen (exact).
+
+    ``f(x) = sum_j a_j relu(c_j <v_j, x - mu>)``: the NTK margin at initialisation in
+    the sense of Telgarsky (2022), normalised exactly like the BN margin
+    (``||a||, ||C|| <= 1``, divided by sqrt(m)) so that the two stand side by side; the
+    only difference is the missing ``1/N(v_j)``. Same ``rng`` gives the same W0.
+    """
+    if W0 is None:
+        W0 = init_params(m, data.d, rng)
+    W0 = Params(W0.a, np.ones(m), W0.V)
+    y = np.asarray(data.y, dtype=np.float64)
+    F = features(data, W0, normalize=False)
+    ga, za = _svm_gamma(F.a, y, m)
+    gc, zc = _svm_gamma(F.c, y, m)
+    return BNMargin(
+        m=m,
+        d=data.d,
+        n=data.n,
+        eps=0.0,
+        gamma_a=ga,
+        gamma_c=gc,
+        gamma=ga + gc,
+        delta_V=0.0,
+        radius=(ga + gc) / 32,
+        assumption_1_2_holds=ga + gc > 0,
+        gamma_a_frozen=ga,
+        gamma_c_frozen=gc,
+        gamma_a_adam=math.nan,
+        gamma_c_adam=math.nan,
+        gamma_a_moved=math.nan,
+        gamma_c_moved=math.nan,
+        V_moved=False,
+        normalized=False,
+        a_vec=za,
+        c_vec=zc,
+    )
