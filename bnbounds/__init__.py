@@ -26,12 +26,12 @@ from .network import (
     risk_and_grad,
     risk_grad,
 )
-from .trajectory import DivergenceError, TrainingInterrupted, Trajectory
 from .train import (
     train_gd,
     train_gradient_flow,
     train_sgd,
 )
+from .trajectory import DivergenceError, TrainingInterrupted, Trajectory
 
 __all__ = [
     "Dataset",
