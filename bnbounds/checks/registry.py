@@ -233,7 +233,8 @@ def hypothesis_gaps(check: Check) -> dict[str, str]:
 def _gap(rel: Any, inputs: Mapping[str, float]) -> str:
     import sympy as sp
 
-    from ..constants._numeric import evaluate, sci
+    from ..constants._numeric import evaluate
+    from ..constants.printing import eng, plain
 
     parts = rel.args if isinstance(rel, sp.And) else (rel,)
     msgs = []
@@ -251,10 +252,14 @@ def _gap(rel: Any, inputs: Mapping[str, float]) -> str:
         try:
             if lv != 0 and rv != 0:
                 q = abs(rv / lv) if abs(rv) > abs(lv) else abs(lv / rv)
-                fac = f" (off by a factor {sci(q, 3)})"
+                fac = f" (off by a factor {eng(q, 3)})"
         except ZeroDivisionError:
             pass
-        msgs.append(f"{p.lhs} = {sci(lv, 4)} vs {p.rhs} = {sci(rv, 4)}{fac}")
+        sides = [
+            plain(side) if side.is_number else f"{plain(side)} = {eng(v, 4)}"
+            for side, v in ((sp.sympify(p.lhs), lv), (sp.sympify(p.rhs), rv))
+        ]
+        msgs.append(f"{sides[0]} {p.rel_op} {sides[1]} is false{fac}")
     return "; ".join(msgs) or "not met"
 
 

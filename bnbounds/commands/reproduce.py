@@ -1,37 +1,19 @@
 """``bnbounds reproduce figure1|rates|dyadic``: the paper's experiments, as PNG + CSV.
 
-Progress goes to stderr; files are written atomically into ``--out``.
+A progress bar (elapsed, estimate) goes to stderr on a terminal (``--quiet``: none);
+files are written atomically into ``--out``; ``--json`` prints the result as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from pathlib import Path
 
+from .._progress import Bar
+from . import _ui
+from ._help import HelpFormatter, epilog
 
-class _Progress:
-    """A one-line progress bar on stderr: ``[#####.....] 5/10 label (12.3 s)``."""
-
-    def __init__(self, total: int, title: str, width: int = 30) -> None:
-        self.total, self.title, self.width = max(total, 1), title, width
-        self.done = 0
-        self.t0 = time.monotonic()
-
-    def __call__(self, label: str) -> None:
-        self.done += 1
-        k = int(self.width * min(self.done, self.total) / self.total)
-        bar = "#" * k + "." * (self.width - k)
-        dt = time.monotonic() - self.t0
-        end = "\n" if self.done >= self.total else ""
-        print(
-            f"\r{self.title} [{bar}] {self.done}/{self.total} {label:<24} ({dt:.1f} s)",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
+EXIT_CODES = {0: "the experiment ran and its files were written"}
 
 
 def _ints(s: str) -> list[int]:
@@ -46,10 +28,24 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "reproduce",
         help="reproduce the paper's experiments (Figure 1, rates, Proposition 1.1)",
         description="Run one of the paper's experiments and write PNG + CSV into --out.",
+        epilog=epilog(
+            EXIT_CODES, "bnbounds reproduce dyadic --ds 4,8 --ms 256 --out results"
+        ),
+        formatter_class=HelpFormatter,
     )
     ex = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
 
-    f = ex.add_parser("figure1", help="gamma_a, gamma_c, gamma against width (App. A)")
+    f = ex.add_parser(
+        "figure1",
+        help="gamma_a, gamma_c, gamma against width (App. A)",
+        description="Figure 1: the margins gamma_a, gamma_c and gamma of reference "
+        "networks (Appendix A) against the width, over seeds.",
+        epilog=epilog(
+            EXIT_CODES,
+            "bnbounds reproduce figure1 --widths 32,64 --seeds 2 --out results",
+        ),
+        formatter_class=HelpFormatter,
+    )
     f.add_argument(
         "--cifar-dir",
         type=Path,
@@ -64,28 +60,80 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=[5, 3],
         help="the digits pair pos,neg (default 5,3)",
     )
-    f.add_argument("--widths", type=_ints, default=[32, 64, 128, 256, 512])
-    f.add_argument("--seeds", type=int, default=5)
+    f.add_argument(
+        "--widths",
+        type=_ints,
+        default=[32, 64, 128, 256, 512],
+        help="widths m, comma-separated",
+    )
+    f.add_argument(
+        "--seeds",
+        type=int,
+        default=5,
+        help="NUMBER of seeds per width (seeds --seed, --seed+1, ...; a count, "
+        "unlike the lists --widths/--ds/--ms)",
+    )
     f.add_argument("--steps", type=int, default=1000, help="Adam steps per network")
-    f.add_argument("--lr", type=float, default=0.01)
-    f.add_argument("--eps", type=float, default=0.0)
+    f.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
+    f.add_argument("--eps", type=float, default=0.0, help="batch-norm eps")
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
 
-    r = ex.add_parser("rates", help="test error against t for GD and SGD")
+    r = ex.add_parser(
+        "rates",
+        help="test error against t for GD and SGD",
+        description="Test error against t for GD and one-pass SGD on a linearly "
+        "separable set, with fitted slopes and the parameter movement against the "
+        "theorems' radii.",
+        epilog=epilog(
+            EXIT_CODES,
+            "bnbounds reproduce rates --widths 256 --gd-steps 500 --out results",
+        ),
+        formatter_class=HelpFormatter,
+    )
     r.add_argument("--n", type=int, default=600, help="points (half train, half test)")
-    r.add_argument("--d", type=int, default=20)
-    r.add_argument("--margin", type=float, default=0.05)
-    r.add_argument("--widths", type=_ints, default=[256, 1024])
-    r.add_argument("--gd-steps", type=int, default=2000)
+    r.add_argument("--d", type=int, default=20, help="dimension")
+    r.add_argument(
+        "--margin", type=float, default=0.05, help="margin of the separable set"
+    )
+    r.add_argument(
+        "--widths", type=_ints, default=[256, 1024], help="widths m, comma-separated"
+    )
+    r.add_argument("--gd-steps", type=int, default=2000, help="GD steps per width")
     r.add_argument(
         "--eta", type=float, default=None, help="step size (default: the theorems' eta)"
     )
-    r.add_argument("--eta-scale", type=float, default=1.0)
+    r.add_argument(
+        "--eta-scale",
+        type=float,
+        default=1.0,
+        help="multiplies the theorems' eta (when --eta is not given)",
+    )
 
-    d = ex.add_parser("dyadic", help="Proposition 1.1 and Appendix G on the dyadic set")
-    d.add_argument("--ds", type=_ints, default=[4, 8, 16, 32])
-    d.add_argument("--ms", type=_ints, default=[256, 1024, 4096])
-    d.add_argument("--seeds", type=int, default=10)
+    d = ex.add_parser(
+        "dyadic",
+        help="Proposition 1.1 and Appendix G on the dyadic set",
+        description="Proposition 1.1 and Appendix G on the dyadic set (Definition "
+        "1.1): the BN margin against the linear margin over d, m and seeds.",
+        epilog=epilog(
+            EXIT_CODES, "bnbounds reproduce dyadic --ds 4,8 --ms 256,1024 --out results"
+        ),
+        formatter_class=HelpFormatter,
+    )
+    d.add_argument(
+        "--ds",
+        type=_ints,
+        default=[4, 8, 16, 32],
+        help="dimensions d of the dyadic set, comma-separated",
+    )
+    d.add_argument(
+        "--ms", type=_ints, default=[256, 1024, 4096], help="widths m, comma-separated"
+    )
+    d.add_argument(
+        "--seeds",
+        type=int,
+        default=10,
+        help="NUMBER of seeds per (d, m) (seeds --seed, --seed+1, ...; a count)",
+    )
     d.add_argument(
         "--samples",
         type=int,
@@ -94,9 +142,16 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
 
     for q in (f, r, d):
-        q.add_argument("--out", type=Path, default=Path("results"))
-        q.add_argument("--seed", type=int, default=0)
-        q.add_argument("--json", action="store_true", help="print the result as JSON")
+        q.add_argument(
+            "--out", type=Path, default=Path("results"), help="output folder"
+        )
+        q.add_argument("--seed", type=int, default=0, help="first seed")
+        q.add_argument(
+            "--json",
+            action="store_true",
+            help="print the result as JSON (numbers as numbers, infinity as null)",
+        )
+        q.add_argument("--quiet", action="store_true", help="no progress bar")
         q.set_defaults(func=run)
     return p
 
@@ -126,23 +181,23 @@ def _figure1(args: argparse.Namespace) -> int:
         name = f"digits {args.digits[0]} vs {args.digits[1]} (n={data.n})"
         stem = f"figure1_digits{args.digits[0]}v{args.digits[1]}"
     seeds = list(range(args.seed, args.seed + args.seeds))
-    bar = _Progress(len(args.widths) * len(seeds), "figure1")
-    res = run_figure1(
-        data,
-        args.widths,
-        seeds,
-        data_name=name,
-        steps=args.steps,
-        lr=args.lr,
-        eps=args.eps,
-        move_V=not args.no_move_v,
-        progress=bar,
-    )
+    with Bar(len(args.widths) * len(seeds), "figure1", quiet=args.quiet) as bar:
+        res = run_figure1(
+            data,
+            args.widths,
+            seeds,
+            data_name=name,
+            steps=args.steps,
+            lr=args.lr,
+            eps=args.eps,
+            move_V=not args.no_move_v,
+            progress=bar,
+        )
     write_csv(args.out / f"{stem}.csv", list(res.rows))
     write_csv(args.out / f"{stem}_summary.csv", list(res.summary))
     plot_figure1(res, args.out / f"{stem}.png")
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        _ui.dump_json(res.to_dict())
         return 0
     print(f"Figure 1 on {name}, d = {data.d}; mean +- 2 se over {len(seeds)} seeds")
     print(
@@ -172,17 +227,18 @@ def _rates(args: argparse.Namespace) -> int:
 
     data = linearly_separable(args.n, args.d, margin=args.margin, rng=args.seed)
     train, test = data.split(0.5, rng=args.seed)
-    bar = _Progress(2 * len(args.widths), "rates")
-    res = run_rates(
-        train,
-        test,
-        args.widths,
-        gd_steps=args.gd_steps,
-        eta=args.eta,
-        eta_scale=args.eta_scale,
-        seed=args.seed,
-        progress=bar,
-    )
+    total = len(args.widths) * (args.gd_steps + train.n)
+    with Bar(total, "rates", quiet=args.quiet) as bar:
+        res = run_rates(
+            train,
+            test,
+            args.widths,
+            gd_steps=args.gd_steps,
+            eta=args.eta,
+            eta_scale=args.eta_scale,
+            seed=args.seed,
+            progress=bar,
+        )
     write_csv(args.out / "rates.csv", list(res.rows))
     curves = [
         {
@@ -201,7 +257,7 @@ def _rates(args: argparse.Namespace) -> int:
     write_csv(args.out / "rates_curves.csv", curves)
     plot_rates(res, args.out / "rates.png")
     if args.json:
-        print(json.dumps(res.to_dict()["rows"], indent=2))
+        _ui.dump_json(res.to_dict()["rows"])
         return 0
     print(
         f"rates on linearly_separable(n={args.n}, d={args.d}, margin={args.margin}), "
@@ -227,16 +283,16 @@ def _dyadic(args: argparse.Namespace) -> int:
     from ..experiments.dyadic import plot_dyadic, run_dyadic
     from ..experiments.io import write_csv
 
-    bar = _Progress(1 + len(args.ds) * (len(args.ms) + 1), "dyadic")
     seeds = list(range(args.seed, args.seed + args.seeds))
-    res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
+    with Bar(1 + len(args.ds) * (len(args.ms) + 1), "dyadic", quiet=args.quiet) as bar:
+        res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
     write_csv(args.out / "dyadic.csv", list(res.rows))
     write_csv(args.out / "dyadic_summary.csv", list(res.summary))
     write_csv(args.out / "dyadic_appendix_g.csv", list(res.appendix_g))
     write_csv(args.out / "dyadic_linear.csv", list(res.linear))
     plot_dyadic(res, args.out / "dyadic.png")
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        _ui.dump_json(res.to_dict())
         return 0
     bad = [r["d"] for r in res.linear if not r["exact_kkt_equals_closed_form"]]
     print(

@@ -15,17 +15,16 @@ import json
 import math
 import os
 import sys
-import time
 from typing import Any
 
 import numpy as np
 
+from .._progress import Bar
+from . import _ui
+
 #: Records per run when --record-every is not given (the progress bar and the
 #: figure get this many points).
 DEFAULT_RECORDS = 200
-
-#: The progress bar redraws at most this often (and always at the last step).
-REDRAW_SECONDS = 0.1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -128,42 +127,20 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Any, str]:
     return data, test, name
 
 
-class _Progress:
-    """A one-line progress bar on stderr (no dependency)."""
+class _TrainBar:
+    """Training callback drawing a :class:`bnbounds._progress.Bar` (risk, errors)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = max(total, 1)
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
-        self.last = -math.inf
+    def __init__(self, bar: Bar) -> None:
+        self.bar = bar
 
     def __call__(self, step: int, rec: dict[str, float]) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self.last < REDRAW_SECONDS and step < self.total:
-            return
-        self.last = now
-        frac = min(1.0, step / self.total)
-        width = 30
-        bar = "#" * int(frac * width) + "." * (width - int(frac * width))
-        el = time.perf_counter() - self.t0
-        rate = step / el if el > 0 else 0.0
-        msg = (
-            f"\r[{bar}] {100 * frac:5.1f}% t={step}/{self.total} "
-            f"risk={rec.get('risk', math.nan):.4g} "
-            f"err={rec.get('train_error', math.nan):.3g}"
+        status = (
+            f"risk {_ui.num(rec.get('risk', math.nan))} "
+            f"err {_ui.num(rec.get('train_error', math.nan), 3)}"
         )
         if "test_error" in rec:
-            msg += f" test={rec['test_error']:.3g}"
-        msg += f" {rate:,.0f} steps/s"
-        sys.stderr.write(msg)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+            status += f" test {_ui.num(rec['test_error'], 3)}"
+        self.bar.update(completed=step, status=status)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,12 +169,13 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.radii is not None:
         kw["radii"] = tuple(args.radii)
-    bar = _Progress(args.steps, enabled=not args.quiet)
+    bar = Bar(args.steps, "train", quiet=args.quiet or args.method == "flow")
+    bar.start()
     status, code, traj = "completed", 0, None
     try:
         if args.method == "gd":
             traj = train_gd(
-                W0, data, eta=args.eta, steps=args.steps, callback=bar, **kw
+                W0, data, eta=args.eta, steps=args.steps, callback=_TrainBar(bar), **kw
             )
         elif args.method == "sgd":
             traj = train_sgd(
@@ -208,12 +186,11 @@ def run(args: argparse.Namespace) -> int:
                 order=args.order,
                 rng=args.seed,
                 batch_size=args.batch_size,
-                callback=bar,
+                callback=_TrainBar(bar),
                 threads=args.threads,
                 **kw,
             )
         else:
-            bar.enabled = False
             traj = train_gradient_flow(
                 W0, data, time=args.steps * args.eta, eta=args.eta, **kw
             )

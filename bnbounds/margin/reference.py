@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._progress import tick
 from .._validation import BNBoundsValueError, check_eps
 from ..data import Dataset
 from ..network import Params, init_params, normalizers
@@ -250,7 +251,7 @@ def bn_margin(
     F0 = features(data, W0, eps=eps)
     ga0, za0 = _svm_gamma(F0.a, y, m)
     gc0, zc0 = _svm_gamma(F0.c, y, m)
-    _tick(progress, "frozen-V exact")
+    tick(progress, "frozen-V exact")
 
     ga_adam = gc_adam = math.nan
     if adam:
@@ -261,7 +262,7 @@ def bn_margin(
             0
         ]
         gc_adam = max(_gamma_of(F0.c, y, c_fin, m), 0.0)
-        _tick(progress, "frozen-V Adam")
+        tick(progress, "frozen-V Adam")
 
     gamma_frozen = ga0 + gc0
     radius = gamma_frozen / 32
@@ -296,7 +297,7 @@ def bn_margin(
                 ga, gc, za, zc, Vfin, moved = ga1, gc1, za1, zc1, Vp, True
         except BNBoundsValueError:
             pass
-        _tick(progress, "moving-V Adam")
+        tick(progress, "moving-V Adam")
 
     gamma = ga + gc
     dV = _delta_V(Vfin, V0, N0)
@@ -355,11 +356,6 @@ def a_network_risk_grad(
     SV = (Z.T @ Xbar) / n  # rows Sigma v_j
     gV = (G.T @ Xbar) / N[:, None] - (np.einsum("ij,ij->j", G, H) / N**2)[:, None] * SV
     return float(np.mean(logistic_loss(p))), ga, gV
-
-
-def _tick(progress: Callable[[str], None] | None, label: str) -> None:
-    if progress is not None:
-        progress(label)
 
 
 def unnormalized_margin(
