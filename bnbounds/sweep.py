@@ -126,7 +126,9 @@ def _label(key: Mapping[str, Any]) -> str:
 
 
 def _cell_file(key: Mapping[str, Any]) -> str:
-    slug = re.sub(r"[^A-Za-z0-9.=_-]+", "_", ",".join(f"{k}={v}" for k, v in key.items()))
+    slug = re.sub(
+        r"[^A-Za-z0-9.=_-]+", "_", ",".join(f"{k}={v}" for k, v in key.items())
+    )
     digest = hashlib.sha256(_canonical(key).encode("utf-8")).hexdigest()[:12]
     return f"{slug[:80]}-{digest}.json"
 
@@ -151,7 +153,7 @@ def _int(value: Any, name: str, *, minimum: int = 1) -> int:
         v = int(value)
     except (TypeError, ValueError):
         raise SweepError(f"{name} is {value!r}; expected an integer") from None
-    if v != value and not isinstance(value, str) or v < minimum:
+    if (v != value and not isinstance(value, str)) or v < minimum:
         raise SweepError(f"{name} is {value!r}; expected an integer >= {minimum}")
     return v
 
@@ -163,7 +165,8 @@ def _float(value: Any, name: str, *, positive: bool = False) -> float:
         raise SweepError(f"{name} is {value!r}; expected a number") from None
     if not math.isfinite(v) or (positive and v <= 0) or (not positive and v < 0):
         raise SweepError(
-            f"{name} is {value!r}; expected a finite number {'>' if positive else '>='} 0"
+            f"{name} is {value!r}; expected a finite number "
+            f"{'>' if positive else '>='} 0"
         )
     return v
 
@@ -232,7 +235,9 @@ class Experiment:
         out = {}
         for name, (default, coerce) in self.options.items():
             value = given.get(name, default)
-            out[name] = None if value is None and default is None else coerce(value, name)
+            out[name] = (
+                None if value is None and default is None else coerce(value, name)
+            )
         return out
 
 
@@ -382,7 +387,9 @@ def _claims(ids: tuple[str, ...] | None, *, mode: str | None = None) -> list[Any
 
 def _checks_cells(o) -> list[dict[str, Any]]:
     return [
-        {"claim": c.id, "chunk": k} for c in _claims(o["claims"]) for k in range(o["chunks"])
+        {"claim": c.id, "chunk": k}
+        for c in _claims(o["claims"])
+        for k in range(o["chunks"])
     ]
 
 
@@ -708,9 +715,9 @@ def _tidy(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     for name in names:
         vals = [r.get(name) for r in rows]
         present = [v for v in vals if v is not None]
-        if all(isinstance(v, bool) for v in present):
-            col = vals
-        elif all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        if all(isinstance(v, bool) for v in present) or all(
+            isinstance(v, int) and not isinstance(v, bool) for v in present
+        ):
             col = vals
         elif all(
             (isinstance(v, int | float) and not isinstance(v, bool))
@@ -759,12 +766,15 @@ def read_table(path: str | os.PathLike) -> list[dict[str, Any]]:
 
         return pq.read_table(path).to_pylist()
     with path.open(newline="", encoding="utf-8") as fh:
-        return [{k: (v if v != "" else None) for k, v in r.items()} for r in csv.DictReader(fh)]
+        return [
+            {k: (v if v != "" else None) for k, v in r.items()}
+            for r in csv.DictReader(fh)
+        ]
 
 
 def _default_format() -> str:
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow
         import pyarrow.parquet  # noqa: F401
     except ImportError:
         return "csv"
@@ -834,7 +844,11 @@ class SweepResult:
 # ------------------------------------------------------------------ the store
 def _check_manifest(out: Path, experiment: str, options: dict[str, Any]) -> None:
     path = out / "sweep.json"
-    want = {"version": STORE_VERSION, "experiment": experiment, "options": _jsonable(options)}
+    want = {
+        "version": STORE_VERSION,
+        "experiment": experiment,
+        "options": _jsonable(options),
+    }
     if path.exists():
         try:
             have = json.loads(path.read_text(encoding="utf-8"))
@@ -843,8 +857,9 @@ def _check_manifest(out: Path, experiment: str, options: dict[str, Any]) -> None
         if {k: have.get(k) for k in want} != want:
             raise SweepError(
                 f"{out} holds a sweep of {have.get('experiment')!r} with options "
-                f"{have.get('options')}; this one is {experiment!r} with {want['options']}:"
-                " use another out (finished cells of a different grid are not reused)"
+                f"{have.get('options')}; this one is {experiment!r} with "
+                f"{want['options']}: use another out (finished cells of a different "
+                "grid are not reused)"
             )
         return
     atomic_write_text(path, json.dumps(want, indent=2, sort_keys=True) + "\n")
@@ -972,14 +987,14 @@ def run_sweep(
         raise SweepError(f"format is {format!r}; expected 'parquet' or 'csv'")
     if fmt == "parquet" and _default_format() != "parquet":
         raise SweepError("format is 'parquet' but pyarrow is not installed")
-    if scheduler is not None and scheduler != "inline":
-        if not isinstance(scheduler, str) or not re.fullmatch(
-            r"(tcp|tls|inproc|ucx|ws|wss)://\S+", scheduler
-        ):
-            raise SweepError(
-                f"scheduler is {scheduler!r}; expected None, 'inline' or an address "
-                "like 'tcp://HOST:PORT'"
-            )
+    if scheduler not in (None, "inline") and (
+        not isinstance(scheduler, str)
+        or not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://\S+", scheduler)
+    ):
+        raise SweepError(
+            f"scheduler is {scheduler!r}; expected None, 'inline' or an address "
+            "like 'tcp://HOST:PORT'"
+        )
     if workers is not None:
         workers = _int(workers, "workers")
     grid = exp.cells(opts)
@@ -994,7 +1009,8 @@ def run_sweep(
     seeds = [cell_seed(experiment, k) for k in grid]
     files = [cells_dir / _cell_file(k) for k in grid]
     records: list[dict | None] = [
-        _load_cell(f, experiment, k, s) for f, k, s in zip(files, grid, seeds, strict=True)
+        _load_cell(f, experiment, k, s)
+        for f, k, s in zip(files, grid, seeds, strict=True)
     ]
     todo = [i for i, r in enumerate(records) if r is None]
     skipped = len(grid) - len(todo)
@@ -1016,7 +1032,9 @@ def run_sweep(
     t_cells = time.perf_counter()
     if not todo:
         mode, n_workers = (
-            "inline" if scheduler == "inline" else ("local" if scheduler is None else scheduler),
+            "inline"
+            if scheduler == "inline"
+            else ("local" if scheduler is None else scheduler),
             0,
         )
     elif scheduler == "inline":
@@ -1117,4 +1135,3 @@ def _as_float(v: Any) -> float:
     if isinstance(v, str):
         return _NONFINITE.get(v, math.nan)
     return float(v)
-
