@@ -232,6 +232,12 @@ def dyadic_expectations(
 
     if not isinstance(d, (int, np.integer)) or d < 2:
         raise BNBoundsValueError(f"d is {d!r}; expected an integer >= 2")
+    if (
+        not isinstance(samples, (int, np.integer))
+        or isinstance(samples, bool)
+        or samples < 2
+    ):
+        raise BNBoundsValueError(f"samples is {samples!r}; expected an integer >= 2")
     data = dyadic(d)
     gen = as_rng(rng)
     jj = np.arange(1, d + 1)
