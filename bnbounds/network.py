@@ -542,9 +542,9 @@ def example_grad(W: Params, data: Dataset, i: int, eps: float = 0.0) -> Params:
     eps = check_eps(eps)
     if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
         raise BNBoundsValueError(f"i is {i!r}; expected an integer index")
-    if not -data.n <= i < data.n:
+    if not 0 <= i < data.n:
         raise BNBoundsValueError(f"i is {i}; expected an index in [0, {data.n})")
-    i = int(i) % data.n
+    i = int(i)
     g = np.zeros(data.n)
     g[i] = data.y[i]
     fw = _forward_train(W, data, eps)

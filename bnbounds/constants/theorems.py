@@ -542,19 +542,34 @@ def _ev(expr: sp.Expr, vals: dict) -> mpmath.mpf:
 
 def _check_params(gamma, eps_N, n, delta, d, t, m, target) -> None:
     def pos(name, v):
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
-            raise ConstantsValueError(f"{name} is {v!r}; expected a positive number")
+        if (
+            not isinstance(v, (int, float))
+            or isinstance(v, bool)
+            or not v > 0
+            or (isinstance(v, float) and not math.isfinite(v))
+        ):
+            raise ConstantsValueError(
+                f"{name} is {v!r}; expected a finite positive number"
+            )
 
     for name, v in (("gamma", gamma), ("eps_N", eps_N), ("n", n), ("d", d)):
         pos(name, v)
-    if not (isinstance(delta, (int, float)) and 0 < delta < 1):
+    if not (
+        isinstance(delta, (int, float))
+        and not isinstance(delta, bool)
+        and 0 < delta < 1
+    ):
         raise ConstantsValueError(f"delta is {delta!r}; expected 0 < delta < 1")
     if t is not None:
         pos("t", t)
     if m is not None:
         pos("m", m)
-    if target is not None and not (isinstance(target, (int, float)) and target > 0):
-        raise ConstantsValueError(f"target is {target!r}; expected a positive number")
+    if target is not None and not (
+        isinstance(target, (int, float)) and math.isfinite(target) and target > 0
+    ):
+        raise ConstantsValueError(
+            f"target is {target!r}; expected a finite positive number"
+        )
 
 
 def _t_solve(var: TheoremVariant, vals: dict, level, m_given: bool):

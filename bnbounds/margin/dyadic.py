@@ -230,6 +230,7 @@ def dyadic_expectations(
     from ..datasets import dyadic
 
     d = check_int(d, "d", minimum=2)
+    samples = check_int(samples, "samples", minimum=2)
     data = dyadic(d)
     gen = as_rng(rng)
     jj = np.arange(1, d + 1)
