@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import BNBoundsValueError, as_rng
+from ._validation import BNBoundsValueError, as_rng, check_int
 from .data import Dataset
 
 __all__ = [
@@ -27,9 +27,7 @@ __all__ = [
 
 
 def _check_dim(d: Any, name: str = "d", minimum: int = 1) -> int:
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < minimum:
-        raise BNBoundsValueError(f"{name} is {d!r}; expected an integer >= {minimum}")
-    return int(d)
+    return check_int(d, name, minimum=minimum)
 
 
 def dyadic(d: int) -> Dataset:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._json import json_float as _jf
+from .._json import jsonable as _jsonable
 from ._common import F64, MP, MP_DPS, Sample, float64_error
 
 Verdict = Literal["holds", "violated", "hypotheses-not-met", "inconclusive"]
@@ -105,32 +107,6 @@ class Check:
             + (f", unmet={list(self.unmet)}" if self.unmet else "")
             + ")"
         )
-
-
-def _jf(x: Any) -> Any:
-    x = float(x)
-    if math.isnan(x) or math.isinf(x):
-        return str(x)
-    return x
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (bool, int, str)) or v is None:
-        return v
-    if isinstance(v, (float, np.floating)):
-        return _jf(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.ndarray):
-        return [_jsonable(t) for t in v.tolist()]
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(t) for k, t in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(t) for t in v]
-    try:
-        return _jf(v)
-    except (TypeError, ValueError):
-        return str(v)
 
 
 def slack_ratio(kind: str, lhs: float, rhs: float) -> tuple[float, float]:

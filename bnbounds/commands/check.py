@@ -11,6 +11,7 @@ import time
 from xml.sax.saxutils import escape, quoteattr
 
 from .._io import atomic_write_text
+from ._args import integer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--lemma", default=None, help="only claims whose id starts with this (e.g. B.2)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer("--seed", 0), default=0)
     p.add_argument(
         "--json", dest="json_out", default=None, help="write results as JSON"
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import BNBoundsValueError, as_rng
+from .._validation import as_rng, check_int
 from ..network import init_params
 from .linear import linear_margin
 from .reference import features
@@ -18,9 +18,8 @@ from .reference import features
 
 def dyadic_gamma_linear_sq(d: int) -> Fraction:
     """``gamma_linear^2 = 3 / (4^(d+1) - 4)`` exactly (Proposition 1.1)."""
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 1:
-        raise BNBoundsValueError(f"d is {d!r}; expected an integer >= 1")
-    return Fraction(3, 4 ** (int(d) + 1) - 4)
+    d = check_int(d, "d", minimum=1)
+    return Fraction(3, 4 ** (d + 1) - 4)
 
 
 def dyadic_gamma_linear(d: int, *, dps: int = 50) -> Any:
@@ -233,8 +232,8 @@ def dyadic_expectations(
     """
     from ..datasets import dyadic
 
-    if not isinstance(d, (int, np.integer)) or d < 2:
-        raise BNBoundsValueError(f"d is {d!r}; expected an integer >= 2")
+    d = check_int(d, "d", minimum=2)
+    samples = check_int(samples, "samples", minimum=2)
     data = dyadic(d)
     gen = as_rng(rng)
     jj = np.arange(1, d + 1)
