@@ -103,7 +103,8 @@ def dyadic_construction(
         \\mathbb 1[\\|v_{0j}\\|\\in[1/2, 4]],\\quad \\vec C = 0,\\quad \\vec V = V_0,
         \\qquad \\text{claim: } \\gamma \\ge \\frac{\\sqrt d}{40}\\gamma_{\\rm linear}.
 
-    ``rng`` seeds :func:`~bnbounds.network.init_params` (an int is reported as ``seed``).
+    ``rng`` seeds :func:`~bnbounds.network.init_params` (an int is reported as
+    ``seed``).
     """
     from ..datasets import dyadic
 
@@ -157,7 +158,8 @@ class DyadicExpectations:
     infinite_margins, infinite_margins_se : ndarray, shape (2d,)
         ``E[y_i sgn(u'v) sigma(<v, x_i>/||v||_Sigma)]`` for each point (eq. 73).
     identity_rhs : ndarray, shape (2d,)
-        The simplification claimed after eq. (75): ``(1/2) E[|u'v|/||v||_Sigma] y_i u'x_i``.
+        The simplification claimed after eq. (75):
+        ``(1/2) E[|u'v|/||v||_Sigma] y_i u'x_i``.
     infinite_margin : float
         ``min_i`` of ``infinite_margins``; divided by ``gamma_linear`` gives the
         infinite-width ``gamma / gamma_linear`` (without the norm indicator).
@@ -182,7 +184,8 @@ class DyadicExpectations:
 
     @property
     def ratio(self) -> float:
-        """Infinite-width ``gamma / gamma_linear`` of the construction (no indicator)."""
+        """Infinite-width ``gamma / gamma_linear`` of the construction (no
+        indicator)."""
         return self.infinite_margin / self.gamma_linear
 
     def width_needed(self, z: float = 2.0) -> float:
