@@ -1,4 +1,4 @@
-"""The batch-normalised two-layer ReLU network of Section 1.3: values and exact gradients.
+"""The batch-normalised two-layer ReLU network of Section 1.3: values, exact gradients.
 
 .. math::
 
@@ -527,7 +527,7 @@ def risk_grad(W: Params, data: Dataset, eps: float = 0.0) -> Params:
 
 
 def example_grad(W: Params, data: Dataset, i: int, eps: float = 0.0) -> Params:
-    """The gradient of ``p_i = y_i f(x_i; W)`` as a Params, by the formulas of Section 1.3.
+    """The gradient of ``p_i = y_i f(x_i; W)`` as a Params (formulas of Section 1.3).
 
     .. math::
 
@@ -552,14 +552,14 @@ def example_grad(W: Params, data: Dataset, i: int, eps: float = 0.0) -> Params:
 
 
 class ExampleGradNorms(NamedTuple):
-    """Squared per-example gradient norms: ``||grad_U p_i||^2``, ``||grad_V p_i||^2``."""
+    """Squared per-example gradient norms ``||grad_U p_i||^2``, ``||grad_V p_i||^2``."""
 
     U: np.ndarray
     V: np.ndarray
 
 
 def example_grad_norms(W: Params, data: Dataset, eps: float = 0.0) -> ExampleGradNorms:
-    """``||grad_U p_i||^2`` and ``||grad_V p_i||^2`` for every i, without n x m x d memory.
+    """``||grad_U p_i||^2`` and ``||grad_V p_i||^2`` for every i, in O(nm + nd) memory.
 
     Uses ``||T_j xbar_i||^2 = ||xbar_i||^2 - 2 Z_ij <Sigma v_j, xbar_i>/N_j^2 +
     Z_ij^2 ||Sigma v_j||^2 / N_j^4`` (T_j the projection of Lemma B.2.2), with
