@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from .._io import atomic_write_text
 from . import _ui
+from ._args import integer
 from ._help import HelpFormatter, epilog
 
 EXAMPLE = "bnbounds check --lemma B.2 --junit check.xml --json check.json"
@@ -54,7 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="only claims whose id starts with this (e.g. B.2); default: all",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampled instances")
+    p.add_argument(
+        "--seed",
+        type=integer("--seed", 0),
+        default=0,
+        help="seed of the sampled instances",
+    )
     p.add_argument(
         "--json", dest="json_out", default=None, help="write the results as JSON here"
     )
@@ -131,6 +138,7 @@ def _render(results: list, elapsed: float, profile: str, out: _ui.Output) -> Non
         out.line()
         out.line("Hypotheses not met (the check was not in the lemma's regime):")
         for claim, name, gap in gaps:
+            name = re.sub(r"\^\{([^}]*)\}", r"^(\1)", name)  # TeX-ish ^{3/2}
             out.wrapped(f"{claim}: {name}: {gap}", indent=2, hanging=4)
     n = sum(r.samples for r in results)
     counts: dict[str, int] = {}
@@ -145,7 +153,7 @@ def _render(results: list, elapsed: float, profile: str, out: _ui.Output) -> Non
 
 
 def _replay(args: argparse.Namespace, out: _ui.Output) -> int:
-    from ..checks import witnesses
+    from ..checks import replay, witnesses
 
     directory = args.replay or None
     if directory is not None and not os.path.isdir(directory):
@@ -160,7 +168,7 @@ def _replay(args: argparse.Namespace, out: _ui.Output) -> int:
     with Bar(len(items), "replay", quiet=args.quiet) as bar:
         for path, w in items:
             t1 = time.perf_counter()
-            r = witnesses.replay(w)
+            r = replay(w)
             r["file"] = path.name
             r["seconds"] = time.perf_counter() - t1
             r["explanation"] = w.get("explanation", "")
@@ -215,30 +223,19 @@ def run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _replay(args, out)
     from .._progress import Bar
-    from ..checks import runner, witnesses
-    from ..checks.registry import select
+    from ..checks import run_all, runner, select, witnesses
 
     claims = select(args.lemma)
-    prof = runner.PROFILES[args.profile]
-    total = sum(
-        len(runner._configs(cl)) * prof["draws"]
-        if cl.mode == "frequency"
-        else prof["samples"]
-        for cl in claims
-    )
-    known = witnesses.known_claims()
-    results = []
-    t0 = time.perf_counter()
+    total = sum(runner.samples_of(cl, args.profile) for cl in claims)
     with Bar(total, "check", quiet=args.quiet) as bar:
-        for cl in claims:
-            bar.update(status=cl.id)
-            results.append(
-                runner.run_claim(
-                    cl, args.profile, seed=args.seed, tick=bar, known=known
-                )
-            )
-    elapsed = time.perf_counter() - t0
-    _render(results, elapsed, args.profile, out)
+        report = run_all(
+            profile=args.profile,
+            seed=args.seed,
+            claims=claims,
+            progress=lambda done, _total, cid: bar.update(completed=done, status=cid),
+        )
+    results = list(report.results)
+    _render(results, report.elapsed, args.profile, out)
     if args.witness_dir:
         for r in results:
             if r.witness is not None and not r.known:
@@ -246,22 +243,12 @@ def run(args: argparse.Namespace) -> int:
                     os.path.join(args.witness_dir, f"{r.claim}.json"), r.witness
                 )
     if args.json_out:
-        atomic_write_text(
-            args.json_out,
-            _ui.dumps(
-                {
-                    "profile": args.profile,
-                    "seed": args.seed,
-                    "seconds": elapsed,
-                    "claims": [r.to_dict() for r in results],
-                }
-            )
-            + "\n",
-        )
+        atomic_write_text(args.json_out, _ui.dumps(report.to_dict()) + "\n")
     if args.junit:
-        atomic_write_text(args.junit, junit_xml(results, elapsed, _known_messages()))
-    new = any(r.verdict == "violated" and not r.known for r in results)
-    return 1 if new else 0
+        atomic_write_text(
+            args.junit, junit_xml(results, report.elapsed, _known_messages())
+        )
+    return report.exit_code
 
 
 def _xml(suite: ET.Element) -> str:

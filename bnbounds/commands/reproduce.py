@@ -11,40 +11,39 @@ from pathlib import Path
 
 from .._progress import Bar
 from . import _ui
+from ._args import integer, integers, real
 from ._help import HelpFormatter, epilog
 
 EXIT_CODES = {0: "the experiment ran and its files were written"}
 
 
-def _ints(s: str) -> list[int]:
-    try:
-        return [int(v) for v in s.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a comma-separated list of ints")
+def _sub(ex, name: str, help: str, description: str, example: str):
+    return ex.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog(EXIT_CODES, example),
+        formatter_class=HelpFormatter,
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reproduce",
         help="reproduce the paper's experiments (Figure 1, rates, Proposition 1.1)",
-        description="Run one of the paper's experiments and write PNG + CSV into --out.",
-        epilog=epilog(
-            EXIT_CODES, "bnbounds reproduce dyadic --ds 4,8 --ms 256 --out results"
-        ),
+        description="Run one of the paper's experiments; write PNG + CSV into --out.",
+        epilog=epilog(EXIT_CODES, "bnbounds reproduce dyadic --ds 4,8 --ms 256"),
         formatter_class=HelpFormatter,
     )
     ex = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
 
-    f = ex.add_parser(
+    f = _sub(
+        ex,
         "figure1",
-        help="gamma_a, gamma_c, gamma against width (App. A)",
-        description="Figure 1: the margins gamma_a, gamma_c and gamma of reference "
-        "networks (Appendix A) against the width, over seeds.",
-        epilog=epilog(
-            EXIT_CODES,
-            "bnbounds reproduce figure1 --widths 32,64 --seeds 2 --out results",
-        ),
-        formatter_class=HelpFormatter,
+        "gamma_a, gamma_c, gamma against width (App. A)",
+        "Figure 1: the margins gamma_a, gamma_c and gamma of the reference networks "
+        "(Appendix A) against the width, over seeds.",
+        "bnbounds reproduce figure1 --widths 32,64 --seeds 2 --out results",
     )
     f.add_argument(
         "--cifar-dir",
@@ -53,90 +52,119 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="folder with CIFAR-10 python batches (data_batch_1..5); "
         "default: scikit-learn's bundled digits, 5 (+1) vs 3 (-1)",
     )
-    f.add_argument("--n", type=int, default=1000, help="CIFAR subset size")
+    f.add_argument(
+        "--n", type=integer("--n", 2), default=1000, help="CIFAR subset size"
+    )
     f.add_argument(
         "--digits",
-        type=_ints,
+        type=integers("--digits", 0),
         default=[5, 3],
-        help="the digits pair pos,neg (default 5,3)",
+        help="the digits pair pos,neg",
     )
     f.add_argument(
         "--widths",
-        type=_ints,
+        type=integers("--widths", 1),
         default=[32, 64, 128, 256, 512],
-        help="widths m, comma-separated",
+        help="widths m, a comma-separated list",
     )
     f.add_argument(
         "--seeds",
-        type=int,
+        type=integer("--seeds", 1),
         default=5,
-        help="NUMBER of seeds per width (seeds --seed, --seed+1, ...; a count, "
-        "unlike the lists --widths/--ds/--ms)",
+        help=SEEDS_HELP + " per width",
     )
-    f.add_argument("--steps", type=int, default=1000, help="Adam steps per network")
-    f.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
-    f.add_argument("--eps", type=float, default=0.0, help="batch-norm eps")
+    f.add_argument(
+        "--steps",
+        type=integer("--steps", 0),
+        default=1000,
+        help="Adam steps per network",
+    )
+    f.add_argument(
+        "--lr",
+        type=real("--lr", minimum=0.0, strict_min=True),
+        default=0.01,
+        help="Adam learning rate",
+    )
+    f.add_argument(
+        "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
+    )
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
 
-    r = ex.add_parser(
+    r = _sub(
+        ex,
         "rates",
-        help="test error against t for GD and SGD",
-        description="Test error against t for GD and one-pass SGD on a linearly "
-        "separable set, with fitted slopes and the parameter movement against the "
-        "theorems' radii.",
-        epilog=epilog(
-            EXIT_CODES,
-            "bnbounds reproduce rates --widths 256 --gd-steps 500 --out results",
-        ),
-        formatter_class=HelpFormatter,
-    )
-    r.add_argument("--n", type=int, default=600, help="points (half train, half test)")
-    r.add_argument("--d", type=int, default=20, help="dimension")
-    r.add_argument(
-        "--margin", type=float, default=0.05, help="margin of the separable set"
+        "test error against t for GD and SGD",
+        "Test error against t for GD and one-pass SGD on a linearly separable set: "
+        "fitted slopes, and the parameter movement against the theorems' radii.",
+        "bnbounds reproduce rates --widths 256 --gd-steps 500 --out results",
     )
     r.add_argument(
-        "--widths", type=_ints, default=[256, 1024], help="widths m, comma-separated"
+        "--n",
+        type=integer("--n", 4),
+        default=600,
+        help="points (half train, half test)",
     )
-    r.add_argument("--gd-steps", type=int, default=2000, help="GD steps per width")
+    r.add_argument("--d", type=integer("--d", 1), default=20, help="dimension")
     r.add_argument(
-        "--eta", type=float, default=None, help="step size (default: the theorems' eta)"
+        "--margin",
+        type=real("--margin", minimum=0.0),
+        default=0.05,
+        help="margin of the separable set",
+    )
+    r.add_argument(
+        "--widths",
+        type=integers("--widths", 1),
+        default=[256, 1024],
+        help="widths m, a comma-separated list",
+    )
+    r.add_argument(
+        "--gd-steps",
+        type=integer("--gd-steps", 1),
+        default=2000,
+        help="GD steps per width (SGD: one pass)",
+    )
+    r.add_argument(
+        "--eta",
+        type=real("--eta", minimum=0.0, strict_min=True),
+        default=None,
+        help="step size (default: the theorems' eta)",
     )
     r.add_argument(
         "--eta-scale",
-        type=float,
+        type=real("--eta-scale", minimum=0.0, strict_min=True),
         default=1.0,
-        help="multiplies the theorems' eta (when --eta is not given)",
+        help="multiplies the theorems' eta when --eta is not given",
     )
 
-    d = ex.add_parser(
+    d = _sub(
+        ex,
         "dyadic",
-        help="Proposition 1.1 and Appendix G on the dyadic set",
-        description="Proposition 1.1 and Appendix G on the dyadic set (Definition "
-        "1.1): the BN margin against the linear margin over d, m and seeds.",
-        epilog=epilog(
-            EXIT_CODES, "bnbounds reproduce dyadic --ds 4,8 --ms 256,1024 --out results"
-        ),
-        formatter_class=HelpFormatter,
+        "Proposition 1.1 and Appendix G on the dyadic set",
+        "Proposition 1.1 and Appendix G on the dyadic set (Definition 1.1): the BN "
+        "margin against the linear margin over d, m and seeds.",
+        "bnbounds reproduce dyadic --ds 4,8 --ms 256,1024 --out results",
     )
     d.add_argument(
         "--ds",
-        type=_ints,
+        type=integers("--ds", 2),
         default=[4, 8, 16, 32],
-        help="dimensions d of the dyadic set, comma-separated",
+        help="dimensions d of the dyadic set, a comma-separated list",
     )
     d.add_argument(
-        "--ms", type=_ints, default=[256, 1024, 4096], help="widths m, comma-separated"
+        "--ms",
+        type=integers("--ms", 1),
+        default=[256, 1024, 4096],
+        help="widths m, a comma-separated list",
     )
     d.add_argument(
         "--seeds",
-        type=int,
+        type=integer("--seeds", 1),
         default=10,
-        help="NUMBER of seeds per (d, m) (seeds --seed, --seed+1, ...; a count)",
+        help=SEEDS_HELP + " per (d, m)",
     )
     d.add_argument(
         "--samples",
-        type=int,
+        type=integer("--samples", 2),
         default=100_000,
         help="Monte-Carlo samples for the Appendix G expectations",
     )
@@ -145,15 +173,21 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         q.add_argument(
             "--out", type=Path, default=Path("results"), help="output folder"
         )
-        q.add_argument("--seed", type=int, default=0, help="first seed")
+        q.add_argument(
+            "--seed", type=integer("--seed", 0), default=0, help="the first seed"
+        )
         q.add_argument(
             "--json",
             action="store_true",
-            help="print the result as JSON (numbers as numbers, infinity as null)",
+            help="print the result as JSON (infinity as null plus a flag)",
         )
         q.add_argument("--quiet", action="store_true", help="no progress bar")
         q.set_defaults(func=run)
     return p
+
+
+#: ``--seeds`` is a count (``--widths``, ``--ds``, ``--ms`` are lists).
+SEEDS_HELP = "HOW MANY seeds (a count: --seed, --seed+1, ...; not a list)"
 
 
 def run(args: argparse.Namespace) -> int:
