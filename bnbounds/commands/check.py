@@ -102,7 +102,7 @@ def _known_messages() -> dict[str, str]:
 
 def _status(r: Any) -> str:
     if r.verdict == "violated":
-        return "violated (known)" if r.known else "VIOLATED (new)"
+        return "violated (known)" if r.known else "violated (NEW)"
     return r.verdict
 
 
