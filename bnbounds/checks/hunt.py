@@ -10,10 +10,12 @@ admissible by construction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._progress import tick
 from .._validation import BNBoundsValueError
 from ._common import Sample
 from .registry import Check, Claim
@@ -32,8 +34,19 @@ class HuntResult:
 
 
 def hunt(
-    claim: Claim, *, restarts: int = 200, steps: int = 200, keep: int = 4, seed: int = 0
+    claim: Claim,
+    *,
+    restarts: int = 200,
+    steps: int = 200,
+    keep: int = 4,
+    seed: int = 0,
+    progress: Callable[..., None] | None = None,
 ) -> HuntResult:
+    """Restarts, then a random local search from the ``keep`` best; see the module.
+
+    ``progress(label, advance)`` (:mod:`bnbounds._progress`) counts evaluations:
+    ``restarts + keep * steps`` at most.
+    """
     for name, value, low in (("restarts", restarts, 1), ("steps", steps, 0)):
         if (
             not isinstance(value, (int, np.integer))
@@ -50,6 +63,7 @@ def hunt(
         s = claim.sample(seed + k)
         ch = claim.evaluate(s)
         evals += 1
+        tick(progress, "restarts")
         if ch.hypotheses_met:
             pool.append((ch, s))
     if not pool:
@@ -72,6 +86,7 @@ def hunt(
             s2 = Sample(s.claim, arrays, dict(s.scalars))
             ch2 = claim.evaluate(s2)
             evals += 1
+            tick(progress, "local search")
             if ch2.hypotheses_met and ch2.ratio > ch.ratio:
                 ch, s = ch2, s2
                 step *= 1.5

@@ -12,7 +12,7 @@ Every command renders through this module, so all output follows one policy:
   ``m >= 2^29 eps_N^3 ln^(3/2)(5 n t/delta)/gamma^2``); :func:`num` writes numbers
   in engineering notation (``62.8e15``). Never ``repr`` a SymPy object in text.
 - **JSON numbers are numbers.** :func:`dump_json` writes infinities as ``null``
-  (see :mod:`bnbounds._json`), never the string ``"inf"``.
+  plus a ``<key>_nonfinite`` flag (:func:`bnbounds._json.dumps`), never ``"inf"``.
 
 Use from a command::
 
@@ -31,7 +31,6 @@ and it is imported only by the commands, never by ``import bnbounds``.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import textwrap
@@ -204,56 +203,11 @@ class Output:
         self.write(self.render(Padding(t, (0, 0, 0, indent)) if indent else t))
 
 
-def finite_json(obj: Any) -> Any:
-    """``obj`` with every non-finite float replaced by ``None`` plus a flag.
-
-    The policy of every JSON file the commands write: JSON has no infinity, and a
-    string ``"inf"`` where a number is expected breaks readers. A dict entry ``k``
-    whose value is ``inf``, ``-inf`` or ``nan`` becomes ``"k": null`` and the dict
-    gains ``"k_nonfinite": "inf"`` (or ``"-inf"``, ``"nan"``); a list under ``k``
-    with such entries gets ``"k_nonfinite": {"3": "inf", ...}`` (by index). NumPy
-    scalars and arrays become Python numbers and lists.
-    """
-    import math as _m
-
-    def tag(x: float) -> str:
-        return "nan" if _m.isnan(x) else ("inf" if x > 0 else "-inf")
-
-    def conv(x: Any) -> tuple[Any, Any]:
-        """(converted value, flag or None)."""
-        if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
-            x = x.tolist()
-        if isinstance(x, bool) or x is None or isinstance(x, (str, int)):
-            return x, None
-        if isinstance(x, float):
-            return (x, None) if _m.isfinite(x) else (None, tag(x))
-        if isinstance(x, dict):
-            out: dict = {}
-            for k, v in x.items():
-                cv, flag = conv(v)
-                out[str(k)] = cv
-                if flag is not None:
-                    out[f"{k}_nonfinite"] = flag
-            return out, None
-        if isinstance(x, (list, tuple)):
-            vals, flags = [], {}
-            for i, v in enumerate(x):
-                cv, flag = conv(v)
-                vals.append(cv)
-                if flag is not None and not isinstance(flag, dict):
-                    flags[str(i)] = flag
-            return vals, (flags or None)
-        try:
-            return conv(float(x))
-        except (TypeError, ValueError):
-            return str(x), None
-
-    return conv(obj)[0]
-
-
 def dumps(obj: Any) -> str:
-    """``obj`` as indented JSON with the number policy of :func:`finite_json`."""
-    return json.dumps(finite_json(obj), indent=2, allow_nan=False)
+    """``obj`` as indented JSON by the file policy of :func:`bnbounds._json.dumps`."""
+    from .._json import dumps as _dumps
+
+    return _dumps(obj)
 
 
 def dump_json(obj: Any, file: IO[str] | None = None) -> None:

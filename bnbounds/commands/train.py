@@ -11,7 +11,6 @@ stops cleanly and saves what was recorded (exit code 130).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -23,6 +22,7 @@ from .._progress import Bar
 from .._validation import BNBoundsValueError
 from . import _ui
 from ._args import fraction, integer, real
+from ._help import HelpFormatter, epilog
 
 #: Records per run when --record-every is not given (the progress bar and the
 #: figure get this many points).
@@ -38,6 +38,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "(one example per step, full-data mu and Sigma) or an approximation of "
             "gradient flow, recording the quantities the proofs track."
         ),
+        epilog=epilog(
+            {
+                0: "the run completed and its files were written",
+                3: "the run diverged (the recorded part is saved)",
+                130: "interrupted (Ctrl-C): the recorded part is saved",
+            },
+            "bnbounds train --data dyadic --d 8 --m 256 --steps 1000 --out run",
+        ),
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--data",
@@ -57,9 +66,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="held-out fraction (default 0 for dyadic, 0.25 otherwise)",
     )
-    p.add_argument("--method", choices=("gd", "sgd", "flow"), default="gd")
     p.add_argument(
-        "--normalization", choices=("batch", "minibatch", "none"), default="batch"
+        "--method",
+        choices=("gd", "sgd", "flow"),
+        default="gd",
+        help="full-batch GD, SGD (one example per step) or gradient flow",
+    )
+    p.add_argument(
+        "--normalization",
+        choices=("batch", "minibatch", "none"),
+        default="batch",
+        help="full-data batch norm (the paper), per-minibatch statistics, or none",
     )
     p.add_argument(
         "--batch-size",
@@ -95,8 +112,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
     )
-    p.add_argument("--seed", type=integer("--seed", 0), default=0)
-    p.add_argument("--record-every", type=integer("--record-every", 1), default=None)
+    p.add_argument(
+        "--seed", type=integer("--seed", 0), default=0, help="seed of W0 and the data"
+    )
+    p.add_argument(
+        "--record-every",
+        type=integer("--record-every", 1),
+        default=None,
+        help=f"record every K steps (default: steps/{DEFAULT_RECORDS})",
+    )
     p.add_argument(
         "--radii",
         type=real("--radii", minimum=0.0, strict_min=True),
@@ -241,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
         **traj.summary(),
         "fitted_slope_risk": fitted_slope(traj.step.astype(float), traj.risk),
     }
-    text = json.dumps(summary, indent=2)
+    text = _ui.dumps(summary)
     _atomic_write(out + ".json", lambda fh: fh.write(text.encode()))
     written = [out + ".npz", out + ".json"]
     if not args.no_plot and traj.n_records >= 1:
