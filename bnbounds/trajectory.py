@@ -9,7 +9,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -203,11 +203,15 @@ class Trajectory:
         The file is written to a temporary name in the same directory and moved
         into place with :func:`os.replace`, so a reader never sees half a file.
         """
+        atomic_write(path, self.write_npz)
+
+    def write_npz(self, fh: IO[bytes]) -> None:
+        """Write the ``.npz`` that :meth:`save` writes into an open binary file."""
         arrays = dict(self.series())
         for tag, W in (("initial", self.initial), ("final", self.final)):
             arrays[f"{tag}_a"], arrays[f"{tag}_c"], arrays[f"{tag}_V"] = W.a, W.c, W.V
         arrays["meta"] = np.array(json.dumps(self._meta()))
-        atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        np.savez(fh, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Trajectory:
