@@ -374,3 +374,141 @@ class OutputSet:
                 if p.is_file() and not p.is_symlink():
                     p.unlink()
         return self.paths
+
+
+# ------------------------------------------------------------------ reading files
+class FileFormatError(BNBoundsValueError):
+    """A file that cannot be read as expected; the message names the file."""
+
+
+def _input(path: str | os.PathLike, what: str) -> Path:
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise FileFormatError(f"{what} {os.fspath(path)!r}: no such file") from None
+    except OSError as exc:
+        raise FileFormatError(f"{what} {os.fspath(path)!r}: {_reason(exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FileFormatError(
+            f"{what} {os.fspath(path)!r} is a directory; expected a file"
+        )
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        raise FileFormatError(f"{what} {os.fspath(path)!r} is empty (0 bytes)")
+    return p
+
+
+def read_npz(
+    path: str | os.PathLike, *, required: Iterable[str] = (), what: str = "file"
+) -> dict:
+    """Every array of a ``.npz`` archive, loaded eagerly, without pickle.
+
+    Raises
+    ------
+    FileFormatError
+        Naming the file: missing, empty, not a zip archive, truncated or corrupt,
+        holding pickled objects, or lacking one of the ``required`` arrays.
+    """
+    import zipfile
+
+    import numpy as np
+
+    p = _input(path, what)
+    name = os.fspath(path)
+    try:
+        if not zipfile.is_zipfile(p):
+            raise FileFormatError(
+                f"{what} {name!r} is not a .npz archive (not a zip file)"
+            )
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileFormatError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise FileFormatError(
+                f"{what} {name!r} holds pickled Python objects, which bnbounds never "
+                "loads (a pickle can run code); expected numeric arrays"
+            ) from None
+        raise FileFormatError(f"{what} {name!r} is not a valid .npz: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise FileFormatError(
+            f"{what} {name!r} is truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from None
+    except Exception as exc:  # zlib.error and friends from a damaged member
+        raise FileFormatError(
+            f"{what} {name!r} is truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from None
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise FileFormatError(
+            f"{what} {name!r} has arrays {sorted(arrays)}; missing {missing}"
+        )
+    return arrays
+
+
+def read_csv(path: str | os.PathLike, *, what: str = "file") -> tuple:
+    """A numeric CSV (comma separated) as ``(array (rows, cols), header or None)``.
+
+    A first row whose fields are not all numbers is taken as a header row when
+    the rows below it are numeric; a non-numeric field anywhere else is an error
+    naming the file, the line and the field.
+
+    Raises
+    ------
+    FileFormatError
+        Naming the file: missing, empty, not text, ragged rows, non-numeric values.
+    """
+    import numpy as np
+
+    p = _input(path, what)
+    name = os.fspath(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FileFormatError(
+            f"{what} {name!r} is not UTF-8 text; expected a CSV"
+        ) from None
+    except OSError as exc:
+        raise FileFormatError(f"{what} {name!r}: {_reason(exc)}") from None
+    lines = [(k + 1, ln) for k, ln in enumerate(text.splitlines()) if ln.strip()]
+    if not lines:
+        raise FileFormatError(f"{what} {name!r} holds no rows")
+
+    def numbers(ln: str) -> list[float] | None:
+        try:
+            return [float(f) for f in ln.split(",")]
+        except ValueError:
+            return None
+
+    header = None
+    if numbers(lines[0][1]) is None:
+        header = [f.strip() for f in lines[0][1].split(",")]
+        lines = lines[1:]
+        if not lines:
+            raise FileFormatError(f"{what} {name!r} has a header row and no data rows")
+    rows = []
+    for lineno, ln in lines:
+        vals = numbers(ln)
+        if vals is None:
+            bad = next(f for f in ln.split(",") if numbers(f) is None)
+            raise FileFormatError(
+                f"{what} {name!r}, line {lineno}: {bad.strip()!r} is not a number"
+                + ("" if lineno > 1 else " (a header row is allowed only once, first)")
+            )
+        rows.append(vals)
+    width = len(rows[0])
+    if header is not None and len(header) != width:
+        raise FileFormatError(
+            f"{what} {name!r}: the header has {len(header)} fields, the rows {width}"
+        )
+    for (lineno, _), r in zip(lines, rows, strict=True):
+        if len(r) != width:
+            raise FileFormatError(
+                f"{what} {name!r}, line {lineno}: {len(r)} fields; expected {width} "
+                "as in the first row"
+            )
+    arr = np.asarray(rows, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise FileFormatError(f"{what} {name!r} holds non-finite values (nan or inf)")
+    return arr, header

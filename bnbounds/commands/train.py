@@ -115,7 +115,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _load_data(args: argparse.Namespace) -> tuple[Any, Any, str]:
-    from .. import Dataset, datasets
+    from .. import datasets
 
     rng = np.random.default_rng(args.seed)
     if args.data == "dyadic":
@@ -125,22 +125,12 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Any, str]:
         name, frac = f"linearly_separable(n={args.n}, d={args.d})", 0.25
     else:
         path = args.data
-        if not os.path.exists(path):
+        if not path.endswith((".npz", ".csv")) and not os.path.exists(path):
             raise ValueError(
                 f"--data is {path!r}: no such file; expected 'dyadic', "
                 "'synthetic' or a .npz/.csv path"
             )
-        if path.endswith(".npz"):
-            with np.load(path, allow_pickle=False) as z:
-                if "X" not in z.files or "y" not in z.files:
-                    raise ValueError(f"{path} has arrays {z.files}; expected X and y")
-                X, y = z["X"], z["y"]
-        elif path.endswith(".csv"):
-            arr = np.loadtxt(path, delimiter=",", ndmin=2)
-            X, y = arr[:, :-1], arr[:, -1]
-        else:
-            raise ValueError(f"--data is {path!r}; expected a .npz or .csv file")
-        data, name, frac = Dataset(X, y), os.path.basename(path), 0.25
+        data, name, frac = datasets.load_file(path), os.path.basename(path), 0.25
         if not data.meets_assumption:
             data = data.scaled()
     frac = frac if args.test_fraction is None else args.test_fraction
