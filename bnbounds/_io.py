@@ -417,6 +417,13 @@ def read_npz(
     name = os.fspath(path)
     try:
         if not zipfile.is_zipfile(p):
+            with open(p, "rb") as fh:
+                head = fh.read(4)
+            if head == b"PK\x03\x04":  # a zip whose end (the directory) is gone
+                raise FileFormatError(
+                    f"{what} {name!r} is truncated or corrupt (a .npz without its "
+                    "zip directory)"
+                )
             raise FileFormatError(
                 f"{what} {name!r} is not a .npz archive (not a zip file)"
             )

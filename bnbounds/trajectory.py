@@ -279,6 +279,11 @@ class Trajectory:
                 t: Params(z[f"{t}_a"], z[f"{t}_c"], z[f"{t}_V"])
                 for t in ("initial", "final")
             }
+            if W["final"].V.shape != W["initial"].V.shape:
+                raise ValueError(
+                    f"final V has shape {W['final'].V.shape}; expected "
+                    f"{W['initial'].V.shape} like the initial V"
+                )
             radii = meta["radii"]
             return cls(
                 method=meta["method"],
