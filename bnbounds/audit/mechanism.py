@@ -1054,11 +1054,15 @@ def run_mechanisms(
     return tuple(out)
 
 
-def plot_mechanisms(checks: Sequence[MechanismCheck], path: Any) -> Any:
+def plot_mechanisms(
+    checks: Sequence[MechanismCheck], path: Any, *, dpi: int = 90
+) -> Any:
     """Ratio against width (log-log) per check: the runs, the fit carried to m_min,
-    the extrapolated ratio with its interval, and the line ratio = 1.
+    the extrapolated ratio with its interval, each seed's limit (law-of-large-numbers
+    checks), and the line ratio = 1. One panel per check, three per row.
 
     matplotlib is imported here (Agg backend); the PNG is written atomically.
+    Returns the path written.
     """
     import io
 
@@ -1142,6 +1146,6 @@ def plot_mechanisms(checks: Sequence[MechanismCheck], path: Any) -> Any:
         ax.tick_params(labelsize=6)
         ax.legend(fontsize=6, loc="best")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
