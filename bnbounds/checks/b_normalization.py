@@ -191,8 +191,8 @@ def lhs_b12(cl: Claim, s: Sample, xp: Any) -> Check:
     st = s.stats(xp)
     u, v = xp.arr(s["u"]), xp.arr(s["v"])
     eps = xp.num(s["eps"])
-    Nu = xp.sqrt(st.sigma_sq(u) + eps)
-    Nv = xp.sqrt(st.sigma_sq(v) + eps)
+    Nu = st.normalizers(u, eps, xp)
+    Nv = st.normalizers(v, eps, xp)
     return cl.check(
         abs(Nu - Nv),
         {"sigma_dist_uv": xp.sqrt(st.sigma_sq(u - v)), "eps": eps},
@@ -206,8 +206,8 @@ def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray,
     st = s.stats(xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     eps = xp.num(s["eps"])
-    N = xp.sqrt(st.sigma_sq(V) + eps)
-    N2 = xp.sqrt(st.sigma_sq(V2) + eps)
+    N = st.normalizers(V, eps, xp)
+    N2 = st.normalizers(V2, eps, xp)
     inputs = {
         "c": xp.num(s["c_b2"]),
         "eps_N": xp.num(s["eps_N"]),

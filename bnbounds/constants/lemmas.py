@@ -43,7 +43,10 @@ from ._numeric import (
 )
 
 __all__ = [
+    "ALPHA",
     "CLAIMS",
+    "R_MAX",
+    "R_V",
     "Claim",
     "LemmaB2Constants",
     "b2_general",
@@ -54,6 +57,13 @@ __all__ = [
 ]
 
 Kind = Literal["upper", "lower"]
+
+#: ``R_V = beta_V = 1/(2 eps_N)``: the radius of V' in Gamma and Lemma B.2's beta_V at
+#: ``c = 1/2``, as the proofs of Lemmas D.2-F.3 and Theorems E.5/F.4 use it (the
+#: statement of D.2 prints ``(1/2) eps_N``; see ``consistency``). Its one home.
+R_V = 1 / (2 * S.eps_N)
+#: ``alpha = R^2 / beta_V^2`` (Lemma D.2; before eq. (5) with ``R_V = beta_V``).
+ALPHA = S.R**2 / R_V**2
 
 
 # ---------------------------------------------------------------------------------
@@ -97,7 +107,7 @@ def b2_printed(eps_N: Any = S.eps_N) -> dict:
     """
     eps_N = sp.sympify(eps_N)
     return {
-        "beta_V": 1 / (2 * eps_N),
+        "beta_V": R_V.subs(S.eps_N, eps_N),
         "rho_N": sp.Integer(2),
         "beta_N": 2 * eps_N**2,
         "beta_Pi": 9 * eps_N,
@@ -357,7 +367,7 @@ _H_EPS = ("eps >= 0", sp.Ge(S.eps, 0))
 _B2_HYP = (_H_EPSV, _H_EPSN, _H_C, _H_BETAV)
 _H_C_HALF = ("c = 1/2", sp.Eq(S.c, sp.Rational(1, 2)))
 _H_EPSV_2 = ("||V^T||_{2,inf} <= eps_V = 2", sp.Le(S.row_norm_max, 2))
-_H_BETAV_23 = ("||V' - V|| <= beta_V = 1/(2 eps_N)", sp.Le(S.dist_V, 1 / (2 * S.eps_N)))
+_H_BETAV_23 = ("||V' - V|| <= beta_V = 1/(2 eps_N)", sp.Le(S.dist_V, R_V))
 
 _M_SMALL_8 = ("m <= delta exp(d/8)", sp.Le(S.m, S.delta * sp.exp(S.d / 8)))
 _M_SMALL_2 = ("m <= delta exp(d/2)", sp.Le(S.m, S.delta * sp.exp(S.d / 2)))
@@ -370,11 +380,12 @@ M_MIN_LEMMA = (
 )
 _M_BIG = ("m >= 2^29 eps_N^3 ln^{3/2}(5n/delta) / gamma^2", sp.Ge(S.m, M_MIN_LEMMA))
 #: The radius ``gamma^(1/3) m^(1/6) / (27 eps_N)`` (Lemmas D.2, D.3, E.1; Thm E.5).
+#: Its one home (``theorems.R_SGD`` is this expression).
 R_MAX = S.gamma ** sp.Rational(1, 3) * S.m ** sp.Rational(1, 6) / (27 * e)
 _R_LE = ("R <= gamma^(1/3) m^(1/6) / (27 eps_N)", sp.Le(S.R, R_MAX))
 _R_GE8 = ("R >= 8", sp.Ge(S.R, 8))
 _IN_GAMMA_U = ("||U' - U|| < R", sp.Lt(S.dist_U, S.R))
-_IN_GAMMA_V = ("||V' - V|| < R_V = beta_V = 1/(2 eps_N)", sp.Lt(S.dist_V, 1 / (2 * e)))
+_IN_GAMMA_V = ("||V' - V|| < R_V = beta_V = 1/(2 eps_N)", sp.Lt(S.dist_V, R_V))
 _EPSN_GE1 = ("eps_N >= 1 (WLOG in the proof)", sp.Ge(e, 1))
 _DELTAV = ("Delta_V <= gamma/32 (Assumption 1.2)", sp.Le(S.Delta_V, S.gamma / 32))
 
