@@ -158,7 +158,7 @@ FLOORS = {
     "_json": 0,
     "_signals": 0,
     "_io": 1,  # its errors derive from _validation's BNBoundsError
-    "_progress": 0,
+    "_progress": 1,
     "_version": 0,
     "_kernels": 1,
     "data": 2,
