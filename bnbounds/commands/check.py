@@ -20,7 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from .._io import atomic_write_text
+from .._io import OutputSet, check_output
 from . import _ui
 from ._args import integer
 from ._help import HelpFormatter, epilog
@@ -186,8 +186,9 @@ def _replay(args: argparse.Namespace, out: _ui.Output) -> int:
     bad = sum(not r["reproduced"] for r in results)
     out.line()
     out.line(f"{len(results)} witnesses, {bad} not reproduced, {elapsed:.1f} s")
+    reports = OutputSet()
     if args.json_out:
-        atomic_write_text(
+        reports.add(
             args.json_out,
             _ui.dumps({"replay": directory or "documented", "witnesses": results})
             + "\n",
@@ -214,12 +215,25 @@ def _replay(args: argparse.Namespace, out: _ui.Output) -> int:
                 ET.SubElement(
                     case, "failure", message=f"witness {r['file']} not reproduced"
                 ).text = _ui.dumps(r)
-        atomic_write_text(args.junit, _xml(suite))
+        reports.add(args.junit, _xml(suite))
+    reports.commit()
     return 1 if bad else 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path can be written: checked before any work starts."""
+    for opt, path in (("--json", args.json_out), ("--junit", args.junit)):
+        if path:
+            check_output(path, what=opt)
+    if args.witness_dir and args.replay is None:
+        check_output(
+            os.path.join(args.witness_dir, "witness.json"), what="--witness-dir"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     out = _ui.Output()
+    _check_outputs(args)
     if args.replay is not None:
         return _replay(args, out)
     from .._progress import Bar
@@ -242,12 +256,12 @@ def run(args: argparse.Namespace) -> int:
                 witnesses.write_json(
                     os.path.join(args.witness_dir, f"{r.claim}.json"), r.witness
                 )
+    reports = OutputSet()
     if args.json_out:
-        atomic_write_text(args.json_out, _ui.dumps(report.to_dict()) + "\n")
+        reports.add(args.json_out, _ui.dumps(report.to_dict()) + "\n")
     if args.junit:
-        atomic_write_text(
-            args.junit, junit_xml(results, report.elapsed, _known_messages())
-        )
+        reports.add(args.junit, junit_xml(results, report.elapsed, _known_messages()))
+    reports.commit()
     return report.exit_code
 
 

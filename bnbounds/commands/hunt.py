@@ -13,7 +13,7 @@ import argparse
 import os
 import warnings
 
-from .._io import atomic_write_text
+from .._io import atomic_write_text, check_output
 from . import _ui
 from ._args import integer
 from ._help import HelpFormatter, epilog
@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.claim not in CLAIMS:
         raise ValueError(f"claim is {args.claim!r}; expected one of {list(CLAIMS)}")
+    for opt, path in (("--witness", args.witness), ("--json", args.json_out)):
+        if path:
+            check_output(path, what=opt)
     total = args.restarts + 4 * args.steps
     with (
         Bar(total, f"hunt {args.claim}", quiet=args.quiet) as bar,

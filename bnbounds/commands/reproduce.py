@@ -1,15 +1,16 @@
 """``bnbounds reproduce figure1|rates|dyadic``: the paper's experiments, as PNG + CSV.
 
-A progress bar (elapsed, estimate) goes to stderr on a terminal (``--quiet``: none);
-files are written atomically into ``--out``; ``--json`` prints the result as JSON.
+Progress goes to stderr; files are written atomically into ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .._progress import Bar
+from .._validation import BNBoundsValueError
 from . import _ui
 from ._args import integer, integers, real
 from ._help import HelpFormatter, epilog
@@ -25,6 +26,10 @@ def _sub(ex, name: str, help: str, description: str, example: str):
         epilog=epilog(EXIT_CODES, example),
         formatter_class=HelpFormatter,
     )
+
+
+#: ``--seeds`` is a count (``--widths``, ``--ds``, ``--ms`` are lists).
+SEEDS_HELP = "HOW MANY seeds (a count: --seed, --seed+1, ...; not a list)"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -50,10 +55,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="folder with CIFAR-10 python batches (data_batch_1..5); "
-        "default: scikit-learn's bundled digits, 5 (+1) vs 3 (-1)",
+        "default: the bundled handwritten digits, 5 (+1) vs 3 (-1)",
     )
     f.add_argument(
-        "--n", type=integer("--n", 2), default=1000, help="CIFAR subset size"
+        "--cifar-like",
+        action="store_true",
+        help="use the synthetic CIFAR-shaped set (datasets.cifar_like, n x 3072)",
+    )
+    f.add_argument(
+        "--n",
+        type=integer("--n", 2),
+        default=1000,
+        help="CIFAR subset / synthetic set size",
     )
     f.add_argument(
         "--digits",
@@ -64,14 +77,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     f.add_argument(
         "--widths",
         type=integers("--widths", 1),
-        default=[32, 64, 128, 256, 512],
-        help="widths m, a comma-separated list",
+        default=None,
+        help="default: powers of two from ~n/4 to ~4n (where the features first "
+        "separate the points)",
     )
     f.add_argument(
-        "--seeds",
-        type=integer("--seeds", 1),
-        default=5,
-        help=SEEDS_HELP + " per width",
+        "--seeds", type=integer("--seeds", 1), default=5, help=SEEDS_HELP + " per width"
     )
     f.add_argument(
         "--steps",
@@ -82,13 +93,29 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     f.add_argument(
         "--lr",
         type=real("--lr", minimum=0.0, strict_min=True),
-        default=0.01,
-        help="Adam learning rate",
+        default=None,
+        help="Adam step size (default 0.01; with --paper 0.1 .. 0.01 by width)",
     )
     f.add_argument(
         "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
     )
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
+    f.add_argument(
+        "--exact-only",
+        action="store_true",
+        help="only the exact frozen-V margins (no reference networks)",
+    )
+    f.add_argument(
+        "--paper",
+        action="store_true",
+        help="the paper's settings (App. A.2): n = 1000, 5 seeds, 10^4 Adam steps, "
+        "lr 0.1 .. 0.01 by width; prints the predicted time first",
+    )
+    f.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the predicted time (a short timed probe) and exit",
+    )
 
     r = _sub(
         ex,
@@ -186,8 +213,40 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-#: ``--seeds`` is a count (``--widths``, ``--ds``, ``--ms`` are lists).
-SEEDS_HELP = "HOW MANY seeds (a count: --seed, --seed+1, ...; not a list)"
+def _precheck(out: Path, names: list[str]) -> None:
+    """Check, before the work, that every file of the experiment can be written."""
+    from .._io import check_output
+
+    if out.exists() and not out.is_dir():
+        raise BNBoundsValueError(f"--out {str(out)!r} is a file; expected a directory")
+    for name in names:
+        check_output(out / name, what="--out")
+
+
+def _write_set(out: Path, tables: dict, figures: dict) -> list[str]:
+    """Write the CSV tables and the PNG figures into ``out`` as one set.
+
+    Without matplotlib (a base dependency, so only in a broken install) the CSV
+    files are still written and the message says how to get the figure.
+    """
+    import importlib.util
+
+    from .._io import OutputSet
+    from ..experiments.io import csv_bytes
+
+    files = OutputSet()
+    for name, rows in tables.items():
+        files.add(out / name, csv_bytes(list(rows)))
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "bnbounds reproduce: matplotlib is not installed: no figure "
+            "(pip install matplotlib); the CSV files are written",
+            file=sys.stderr,
+        )
+    else:
+        for name, draw in figures.items():
+            files.add(out / name, draw)
+    return files.commit()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,10 +256,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _figure1(args: argparse.Namespace) -> int:
-    from ..experiments.figure1 import plot_figure1, run_figure1
-    from ..experiments.io import write_csv
+    from ..experiments.figure1 import (
+        PAPER_N,
+        PAPER_SEEDS,
+        PAPER_STEPS,
+        default_widths,
+        estimate_figure1,
+        paper_learning_rates,
+        plot_figure1,
+        run_figure1,
+    )
 
-    if args.cifar_dir is not None:
+    if args.paper:
+        args.n, args.seeds, args.steps = PAPER_N, PAPER_SEEDS, PAPER_STEPS
+    if args.cifar_like:
+        from ..datasets import cifar_like
+
+        data = cifar_like(args.n, 3072, rng=args.seed)
+        name = f"CIFAR-shaped synthetic (n={data.n})"
+        stem = "figure1_cifar_like"
+    elif args.cifar_dir is not None:
         from ..experiments.cifar import load_cifar_cats_dogs
 
         data = load_cifar_cats_dogs(args.cifar_dir, n=args.n, rng=args.seed)
@@ -214,22 +289,61 @@ def _figure1(args: argparse.Namespace) -> int:
         data = load_digits_pair(args.digits[0], args.digits[1])
         name = f"digits {args.digits[0]} vs {args.digits[1]} (n={data.n})"
         stem = f"figure1_digits{args.digits[0]}v{args.digits[1]}"
+    _precheck(args.out, [f"{stem}.csv", f"{stem}_summary.csv", f"{stem}.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
-    with Bar(len(args.widths) * len(seeds), "figure1", quiet=args.quiet) as bar:
+    widths = args.widths if args.widths is not None else list(default_widths(data.n))
+    if args.lr is not None:
+        lr = args.lr
+    else:
+        lr = list(paper_learning_rates(widths)) if args.paper else 0.01
+    move_v = not (args.no_move_v or args.exact_only)
+    if args.paper or args.estimate:
+        est = estimate_figure1(
+            data,
+            widths,
+            seeds,
+            steps=args.steps,
+            eps=args.eps,
+            move_V=move_v,
+            adam=not args.exact_only,
+        )
+        print(
+            f"figure1 on {name}: widths {widths}, {len(seeds)} seeds, "
+            f"{args.steps} steps; predicted {_duration(est.seconds)} "
+            f"(probe took {est.probe_seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        if args.estimate:
+            if args.json:
+                _ui.dump_json(est.to_dict())
+            else:
+                for w in est.per_width:
+                    print(
+                        f"  m = {w['m']:>5}: {w['cell_seconds']:9.1f} s a seed "
+                        f"(exact {w['exact']:.1f}, frozen Adam "
+                        f"{w['frozen_adam']:.1f}, moving V {w['moving_v']:.1f})"
+                    )
+                print(f"  total {_duration(est.seconds)}")
+            return 0
+    with Bar(len(widths) * len(seeds), "figure1", quiet=args.quiet) as bar:
         res = run_figure1(
             data,
-            args.widths,
+            widths,
             seeds,
             data_name=name,
             steps=args.steps,
-            lr=args.lr,
+            lr=lr,
             eps=args.eps,
-            move_V=not args.no_move_v,
+            move_V=move_v,
+            adam=not args.exact_only,
             progress=bar,
         )
-    write_csv(args.out / f"{stem}.csv", list(res.rows))
-    write_csv(args.out / f"{stem}_summary.csv", list(res.summary))
-    plot_figure1(res, args.out / f"{stem}.png")
+    _write_set(
+        args.out,
+        {f"{stem}.csv": res.rows, f"{stem}_summary.csv": res.summary},
+        {f"{stem}.png": lambda fh: plot_figure1(res, fh)},
+    )
     if args.json:
         _ui.dump_json(res.to_dict())
         return 0
@@ -240,25 +354,45 @@ def _figure1(args: argparse.Namespace) -> int:
     )
     print(
         f"  {'m':>5} {'gamma_a':>19} {'gamma_c':>19} {'gamma':>19} {'g/g_lin':>8} "
-        f"{'A1.2':>5} {'no-BN gamma':>19}"
+        f"{'A1.2':>5} {'no-BN gamma':>19} {'sep':>5} {'s':>7}"
     )
     for s in res.summary:
+        sep = f"{s['separable_seeds']}/{s['seeds']}"
+        if s["separable_seeds"] == 0:
+            print(
+                f"  {s['m']:>5} not separable at this width (hard margin 0 for every "
+                f"seed) {'':>20} {sep:>5}"
+            )
+            continue
         print(
             f"  {s['m']:>5} {s['gamma_a_mean']:>10.5f} +-{s['gamma_a_2se']:<7.5f}"
             f"{s['gamma_c_mean']:>10.5f} +-{s['gamma_c_2se']:<7.5f}"
             f"{s['gamma_mean']:>10.5f} +-{s['gamma_2se']:<7.5f}"
             f"{s['gamma_over_linear']:>8.3f} {'yes' if s['all_hold'] else 'no':>5} "
-            f"{s['nobn_gamma_mean']:>10.5f} +-{s['nobn_gamma_2se']:<7.5f}"
+            f"{s['nobn_gamma_mean']:>10.5f} +-{s['nobn_gamma_2se']:<7.5f} {sep:>5} "
+            f"{s['seconds_mean']:>7.1f}"
         )
+    print(
+        "  (means over the seeds whose features separate the points; sep = how "
+        f"many; s = seconds a cell; {res.seconds:.1f} s in all)"
+    )
     print(f"  wrote {args.out / stem}.png, .csv, _summary.csv")
     return 0
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _rates(args: argparse.Namespace) -> int:
     from ..datasets import linearly_separable
-    from ..experiments.io import write_csv
     from ..experiments.rates import plot_rates, run_rates
 
+    _precheck(args.out, ["rates.csv", "rates_curves.csv", "rates.png"])
     data = linearly_separable(args.n, args.d, margin=args.margin, rng=args.seed)
     train, test = data.split(0.5, rng=args.seed)
     total = len(args.widths) * (args.gd_steps + train.n)
@@ -273,7 +407,6 @@ def _rates(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=bar,
         )
-    write_csv(args.out / "rates.csv", list(res.rows))
     curves = [
         {
             "method": c["method"],
@@ -288,8 +421,11 @@ def _rates(args: argparse.Namespace) -> int:
             c["t"], c["test_error"], c["u_dist"], c["v_dist"], strict=True
         )
     ]
-    write_csv(args.out / "rates_curves.csv", curves)
-    plot_rates(res, args.out / "rates.png")
+    _write_set(
+        args.out,
+        {"rates.csv": res.rows, "rates_curves.csv": curves},
+        {"rates.png": lambda fh: plot_rates(res, fh)},
+    )
     if args.json:
         _ui.dump_json(res.to_dict()["rows"])
         return 0
@@ -315,16 +451,18 @@ def _rates(args: argparse.Namespace) -> int:
 
 def _dyadic(args: argparse.Namespace) -> int:
     from ..experiments.dyadic import plot_dyadic, run_dyadic
-    from ..experiments.io import write_csv
 
+    names = ["dyadic", "dyadic_summary", "dyadic_appendix_g", "dyadic_linear"]
+    _precheck(args.out, [f"{n}.csv" for n in names] + ["dyadic.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
     with Bar(1 + len(args.ds) * (len(args.ms) + 1), "dyadic", quiet=args.quiet) as bar:
         res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
-    write_csv(args.out / "dyadic.csv", list(res.rows))
-    write_csv(args.out / "dyadic_summary.csv", list(res.summary))
-    write_csv(args.out / "dyadic_appendix_g.csv", list(res.appendix_g))
-    write_csv(args.out / "dyadic_linear.csv", list(res.linear))
-    plot_dyadic(res, args.out / "dyadic.png")
+    tables = (res.rows, res.summary, res.appendix_g, res.linear)
+    _write_set(
+        args.out,
+        {f"{n}.csv": t for n, t in zip(names, tables, strict=True)},
+        {"dyadic.png": lambda fh: plot_dyadic(res, fh)},
+    )
     if args.json:
         _ui.dump_json(res.to_dict())
         return 0
