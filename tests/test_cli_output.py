@@ -157,8 +157,8 @@ def test_help_ends_with_exit_codes_and_an_example(parser):
 def test_help_shows_defaults():
     text = next(p for p in _parsers() if p.prog == "bnbounds hunt").format_help()
     assert "(default: 200)" in text  # --restarts
-    text = next(p for p in _parsers() if p.prog == "bnbounds reproduce figure1")
-    assert "(default: 32,64,128,256,512)" in " ".join(text.format_help().split())
+    text = next(p for p in _parsers() if p.prog == "bnbounds reproduce dyadic")
+    assert "(default: 4,8,16,32)" in " ".join(text.format_help().split())
 
 
 def test_junit_reports_known_as_skipped_and_passes_as_passed(tmp_path):
