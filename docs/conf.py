@@ -37,6 +37,9 @@ exclude_patterns = ["_build", "_intersphinx"]
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 autodoc_member_order = "bysource"
+# module constants (``EXAMPLE_POINT``, ``VERDICTS``, ...) are referenced from
+# docstrings: document them even when they carry no ``#:`` comment
+autodoc_default_options = {"undoc-members": True, "ignore-module-all": True}
 myst_heading_anchors = 3
 html_theme = "alabaster"
 
@@ -57,7 +60,8 @@ intersphinx_disabled_reftypes = ["*"]
 #: not vendored) and the prose type words of numpydoc ("array of shape (n,)",
 #: "optional", "callable"): never bnbounds' own names.
 _EXTERNAL = (
-    r"(numpy|np|scipy|sympy|sp|mpmath|numba|rich|dask|distributed|pyarrow|matplotlib)"
+    r"(numpy|np|scipy|sympy|sp|mpmath|numba|rich|dask|distributed|pyarrow|"
+    r"matplotlib|hypothesis|fractions|pickle|json|xml)"
 )
 _BUILTIN = (
     r"(int|float|str|bool|bytes|dict|list|tuple|set|frozenset|object|type|None|"
@@ -67,6 +71,9 @@ _BUILTIN = (
     r"Protocol|ValueError|TypeError|Exception|KeyboardInterrupt|RuntimeError)"
 )
 nitpick_ignore_regex = [
+    # private modules and names (a component starting with "_") are not part of the
+    # API reference; docstrings may still name them for the reader of the source
+    (r"py:.*", r"(.*\.)?_[A-Za-z0-9].*"),
     (r"py:.*", _EXTERNAL + r"(\..*)?"),
     (
         r"py:.*",

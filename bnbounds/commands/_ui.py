@@ -37,7 +37,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from ..constants.printing import eng, plain, region
+from .._printing import eng, plain, region
 
 __all__ = [
     "MAX_WIDTH",

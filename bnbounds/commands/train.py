@@ -288,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
     if plot and traj.n_records >= 1:
         outputs.add(
             files["png"],
-            _figure(traj, title=f"{args.method} on {name}, m={args.m}"),
+            _figure(traj, title=f"{args.method} on {name}, m={args.m}", status=status),
         )
     summary = {
         "data": name,
@@ -349,8 +349,14 @@ def fitted_slope(t: np.ndarray, q: np.ndarray) -> float | None:
     return float(np.polyfit(np.log(t[half]), np.log(q[half]), 1)[0])
 
 
-def _figure(traj: Any, *, title: str) -> bytes:
-    """The PNG figure (risk and test error; parameter movement), as bytes."""
+def _figure(traj: Any, *, title: str, status: str = "completed") -> bytes:
+    """The PNG figure (risk and test error; parameter movement), as bytes.
+
+    The left panel's title names the curves actually drawn and, when the test error
+    is missing, why (no held-out set, or a test error of 0 on a log axis); the
+    figure's title says when the run did not complete (interrupted, diverged) and at
+    which step.
+    """
     import io
 
     import matplotlib
@@ -372,16 +378,24 @@ def _figure(traj: Any, *, title: str) -> bytes:
             "k--",
             label=f"fit: slope {slope:.2f}",
         )
-    if traj.test_error is not None:
+    panel = "risk"
+    if traj.test_error is None:
+        panel = "risk (no held-out set: no test error)"
+    else:
         te = traj.test_error
         pos = keep & (te > 0)
         if pos.any():
             ax1.loglog(t[pos], te[pos], label="test error")
+            panel = "risk and test error"
             s2 = fitted_slope(t, te)
             if s2 is not None:
                 ax1.plot([], [], " ", label=f"test error slope {s2:.2f}")
+            if not pos[keep].all():
+                panel += " (test error 0 not drawn on the log axis)"
+        else:
+            panel = "risk (test error 0 at every record: not drawn on a log axis)"
     ax1.set_xlabel("t (steps)")
-    ax1.set_title("risk and test error")
+    ax1.set_title(panel, fontsize=9)
     ax1.legend(fontsize=8)
     ax2.plot(t, traj.u_dist, label=r"$\|U_t-U_0\|$")
     ax2.plot(t, traj.v_dist, label=r"$\|V_t-V_0\|$")
@@ -391,6 +405,8 @@ def _figure(traj: Any, *, title: str) -> bytes:
     ax2.set_xlabel("t (steps)")
     ax2.set_title("parameter movement")
     ax2.legend(fontsize=8)
+    if status != "completed":
+        title += f" ({status}; {traj.steps_done} of {traj.steps} steps recorded)"
     fig.suptitle(title)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -29,7 +29,7 @@ from typing import Any, Literal
 import sympy as sp
 
 from . import symbols as S
-from .printing import plain
+from .._printing import plain
 from ._numeric import as_number, evaluate, to_jsonable
 from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
 from .theorems import ETA, M_MIN, R_SGD, VARIANTS, hidden_condition_exprs

@@ -213,7 +213,7 @@ def bn_margin(
        frozen, V frozen; c-network: a frozen; C acts through ``d_c f``) and normalised.
     2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) and the
        c-network (c and V trainable, a frozen) are trained with Adam
-       (:func:`train_reference_network`, in the eigenbasis of Sigma), V' projected
+       (:func:`bnbounds.margin.reference.train_reference_network`, in the eigenbasis of Sigma), V' projected
        after every step onto ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's
        displacement condition); at each V' reached, a_vec and C_vec are
        re-optimised exactly and the better V' is taken. The moved tuple is kept
@@ -426,7 +426,7 @@ def train_reference_network(
     Notes
     -----
     V is kept in the eigenbasis of Sigma (``U = V W``, ``W`` the r eigenvectors with
-    nonzero eigenvalue, :attr:`bnbounds.Dataset.basis`): every preactivation is
+    nonzero eigenvalue, :attr:`bnbounds.data.Dataset.basis`): every preactivation is
     ``<v_j, xbar_i> = <u_j, T_i>`` with ``T = Xbar W`` and every gradient of v_j
     lies in range(Sigma), so a step is two n x r x m GEMMs (``U T'`` and
     ``G' T``) around the core's fused kernels

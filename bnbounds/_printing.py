@@ -8,8 +8,8 @@ juxtaposition for products, ``ln`` for the natural logarithm, ``sqrt(.)``,
 ``2^k`` (the paper's constants are powers of two). Floats print in engineering
 notation (:func:`eng`). The output never contains a SymPy class name or ``**``.
 
-This module imports SymPy lazily (inside :func:`plain`), so the layers below the
-commands can use :func:`eng` without loading SymPy.
+This module imports SymPy lazily (inside :func:`plain`), so every layer (and the
+CLI's start-up) can use :func:`eng` without loading SymPy.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def eng(x: Any, digits: int = 4) -> str:
     exponent a multiple of 3 and ``1 <= |mantissa| < 1000``. ``None`` prints as
     ``-``, infinities as ``inf`` / ``-inf``, NaN as ``nan``, booleans as ``yes``/``no``,
     integers exactly up to 10^9. Numbers beyond the float range (mpmath, SymPy) fall
-    back to :func:`bnbounds.constants._numeric.sci`.
+    back to scientific notation of any magnitude (``bnbounds._json.mpf_scientific``).
     """
     if x is None:
         return "-"
@@ -51,14 +51,10 @@ def eng(x: Any, digits: int = 4) -> str:
     if math.isinf(v):
         if isinstance(x, float):
             return "inf" if v > 0 else "-inf"
-        from ._numeric import sci  # an mpmath/SymPy number beyond the float range
-
-        return sci(x, digits)
+        return _big(x, digits)
     if v == 0:
         if not isinstance(x, (int, float)) and x != 0:  # below the float range
-            from ._numeric import sci
-
-            return sci(x, digits)
+            return _big(x, digits)
         return "0"
     a = abs(v)
     if ENG_LOW <= a < ENG_HIGH:
@@ -75,6 +71,18 @@ def eng(x: Any, digits: int = 4) -> str:
     if "e" in s:  # mantissa formatted in exponent form (cannot happen for [1, 1000))
         s = f"{float(s):f}".rstrip("0").rstrip(".")
     return f"{s}e{k}"
+
+
+def _big(x: Any, digits: int) -> str:
+    """An mpmath / SymPy / log-space number beyond the float range."""
+    from ._json import mpf_scientific
+
+    if hasattr(x, "_mpf_"):
+        return mpf_scientific(x, digits)
+    try:
+        return mpf_scientific(str(x), digits)  # Big and SymPy numbers print exactly
+    except (TypeError, ValueError):
+        return str(x)
 
 
 def _printer():
