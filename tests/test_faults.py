@@ -622,3 +622,15 @@ def test_installed_suite_leaves_nothing_in_the_working_directory(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:]
     assert "2 passed" in r.stdout
     assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_reproduce_without_matplotlib_writes_the_csv(tmp_path, capsys, monkeypatch):
+    import bnbounds.commands.reproduce as cmd
+
+    monkeypatch.setattr(cmd, "_plotting", lambda: False)
+    argv = ["reproduce", "figure1", "--widths", "8", "--seeds", "1", "--steps", "2"]
+    code, _, err = _main([*argv, "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert "matplotlib is not installed" in err
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["figure1_digits5v3.csv", "figure1_digits5v3_summary.csv"]
