@@ -335,6 +335,50 @@ def test_local_cluster_of_two_workers_gives_the_inline_table(tmp_path):
     assert summary["samples"] == 3 * rows[0]["samples"]
 
 
+SPAWN_SCRIPT = """
+import json
+import distributed
+from bnbounds import sweep  # Numba is loaded before the workers are spawned
+
+if __name__ == "__main__":
+    with sweep._local_cluster(1) as cluster, distributed.Client(cluster) as client:
+        print(json.dumps(client.run(sweep.worker_threads)))
+"""
+
+
+@pytest.mark.slow
+def test_local_workers_start_with_one_thread_from_a_script_that_loaded_numba(
+    tmp_path,
+):
+    # the worker process re-imports the script (its main module), hence Numba,
+    # before a Nanny's env= would apply: the thread environment must be there at
+    # spawn, or Numba's pool and NUMBA_NUM_THREADS disagree (and the first compile
+    # in a worker raises)
+    script = tmp_path / "spawn.py"
+    script.write_text(SPAWN_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=True,
+    )
+    (info,) = json.loads(out.stdout.strip().splitlines()[-1]).values()
+    assert info["numba_pool"] == 1
+    assert info["env"] == sweep.WORKER_ENV
+    assert info["numba"] == 1
+    assert set(info["blas"]) == {1}
+
+
+def test_the_spawn_environment_is_restored_afterwards(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    with sweep._spawn_environment({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}):
+        assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == "1"
+    assert os.environ["OMP_NUM_THREADS"] == "7"
+    assert "MKL_NUM_THREADS" not in os.environ
+
+
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_and_gives_the_uninterrupted_table(tmp_path):
     import psutil
