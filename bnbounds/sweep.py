@@ -905,34 +905,48 @@ def _key_row(key: dict, seed: int, row: dict) -> dict:
 
 # ------------------------------------------------------------------ schedulers
 @contextlib.contextmanager
-def _spawn_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """``env`` in ``os.environ`` while the block spawns processes, then restored.
+def _restored_environment() -> Iterator[None]:
+    """``os.environ`` of this process restored exactly when the block ends.
 
-    A spawned worker inherits the environment of the moment it starts, so it imports
-    NumPy and Numba with one thread. Not the Nanny's ``env=``: that is applied after
-    the worker process has imported its main module (bnbounds, hence Numba, when
-    the sweep runs from ``bnbounds sweep`` or a script), and Numba refuses a
-    ``NUMBA_NUM_THREADS`` that changes after its threads were launched.
+    A Nanny writes its ``distributed.nanny.pre-spawn-environ`` into the environment
+    of the process that runs it (here: the sweep's), so that the worker it spawns
+    inherits it; left there, ``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED`` and the like
+    would leak into everything this process starts afterwards.
     """
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    saved = dict(os.environ)
     try:
         yield
     finally:
+        for k in set(os.environ) - set(saved):
+            del os.environ[k]
         for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
+            if os.environ.get(k) != v:
                 os.environ[k] = v
 
 
-def _local_cluster(workers: int):
+@contextlib.contextmanager
+def _local_cluster(workers: int) -> Iterator[Any]:
+    """A LocalCluster of ``workers`` one-thread processes on 127.0.0.1, no dashboard.
+
+    The thread environment (:data:`WORKER_ENV`) goes into the Nanny's
+    *pre-spawn* environment: a worker inherits the environment of the moment it
+    is spawned, so it imports NumPy and Numba with one thread. Not the Nanny's
+    ``env=``: that is applied after the worker process has imported its main module
+    (bnbounds, hence Numba, when the sweep runs from ``bnbounds sweep`` or a
+    script), and Numba refuses a ``NUMBA_NUM_THREADS`` that changes after its
+    threads were launched. This process's own environment is restored afterwards.
+    """
     import logging
 
+    import dask
     from distributed import LocalCluster
 
-    with _spawn_environment(WORKER_ENV):
-        return LocalCluster(
+    key = "distributed.nanny.pre-spawn-environ"
+    pre = {**(dask.config.get(key, default=None) or {}), **WORKER_ENV}
+    with (
+        _restored_environment(),
+        dask.config.set({key: pre}),
+        LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
@@ -940,7 +954,9 @@ def _local_cluster(workers: int):
             dashboard_address=None,
             worker_dashboard_address=None,
             silence_logs=logging.ERROR,
-        )
+        ) as cluster,
+    ):
+        yield cluster
 
 
 def _import_distributed():

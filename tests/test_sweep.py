@@ -311,6 +311,7 @@ def test_scheduler_and_worker_on_loopback_give_the_inline_table(
 
 @pytest.mark.slow
 def test_local_cluster_of_two_workers_gives_the_inline_table(tmp_path):
+    before = dict(os.environ)
     inline = run_sweep(
         "checks",
         out=tmp_path / "a",
@@ -328,6 +329,8 @@ def test_local_cluster_of_two_workers_gives_the_inline_table(tmp_path):
         chunks=3,
     )
     assert (local.scheduler, local.workers, local.ran) == ("local", 2, 3)
+    # the Nanny's pre-spawn environment did not leak into this process
+    assert dict(os.environ) == before
     assert _tables(local) == _tables(inline)
     rows = read_table(local.tables["checks"])
     assert len({r["cell_seed"] for r in rows}) == 3  # each chunk its own seed
@@ -370,13 +373,15 @@ def test_local_workers_start_with_one_thread_from_a_script_that_loaded_numba(
     assert set(info["blas"]) == {1}
 
 
-def test_the_spawn_environment_is_restored_afterwards(monkeypatch):
+def test_the_environment_of_the_sweep_process_is_restored(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
-    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    with sweep._spawn_environment({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}):
-        assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == "1"
-    assert os.environ["OMP_NUM_THREADS"] == "7"
-    assert "MKL_NUM_THREADS" not in os.environ
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dict(os.environ)
+    with sweep._restored_environment():
+        os.environ["OMP_NUM_THREADS"] = "1"  # what a Nanny does before a spawn
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
+        del os.environ["OMP_NUM_THREADS"]
+    assert dict(os.environ) == before
 
 
 @pytest.mark.slow
