@@ -178,6 +178,11 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None
         else Path("results") / f"sweep_{args.experiment}"
     )
+    from .._io import check_output
+
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file; expected a directory")
+    check_output(out / "cells" / "cell.json", what="--out")  # before any work
     with _Bar(args.experiment) as bar:
         res = run_sweep(
             args.experiment,
