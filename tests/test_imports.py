@@ -156,7 +156,8 @@ FLOORS = {
     "_config": 0,
     "_validation": 0,
     "_json": 0,
-    "_io": 1,
+    "_signals": 0,
+    "_io": 1,  # its errors derive from _validation's BNBoundsError
     "_progress": 1,
     "_version": 0,
     "_kernels": 1,
