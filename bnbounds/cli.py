@@ -20,7 +20,15 @@ import sys
 from ._version import __version__
 
 #: Subcommand modules, in the order ``bnbounds --help`` lists them.
-COMMANDS: tuple[str, ...] = ("check", "hunt", "constants", "train", "reproduce", "info")
+COMMANDS: tuple[str, ...] = (
+    "check",
+    "hunt",
+    "constants",
+    "audit",
+    "train",
+    "reproduce",
+    "info",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
