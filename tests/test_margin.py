@@ -1,4 +1,4 @@
-"""Tests of bnbounds.margin: linear max-margin, Proposition 1.1, Appendix G, bn_margin."""
+"""Tests of bnbounds.margin: linear max-margin, Prop. 1.1, Appendix G, bn_margin."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ GRAD_RTOL = 1e-10
 def _scan_margin_2d(X, y):
     """Independent reference: grid over angles, then ternary search near the best.
 
-    Each y_i <x_i, (cos t, sin t)> = |x_i| cos(t - phi_i) is concave within pi/2 of its
-    maximiser, so their minimum is concave near the optimum and ternary search converges.
+    Each y_i <x_i, (cos t, sin t)> = |x_i| cos(t - phi_i) is concave within pi/2 of
+    its maximiser, so their minimum is concave near the optimum and ternary search
+    converges.
     """
     Z = X * y[:, None]
     th = np.linspace(0, 2 * np.pi, 1 << 16, endpoint=False)
@@ -121,12 +122,78 @@ def test_linear_margin_intercept_against_libsvm():
     assert lm.value == pytest.approx(ref, rel=1e-4)
 
 
+#: Relative duality gap the solvers must certify on well-conditioned random sets:
+#: both sides are float64 sums of n x d products (~1e-13 relative seen), so 1e-10.
+GAP_RTOL = 1e-10
+
+
+def _embed(X, D, rng):
+    """Points X (n x d) mapped isometrically into R^D (D > d) by orthonormal columns."""
+    Q, _ = np.linalg.qr(rng.standard_normal((D, X.shape[1])))
+    return X @ Q.T
+
+
+@pytest.mark.parametrize("intercept", [False, True])
+def test_gram_factor_path_equals_direct_path(rng, intercept):
+    # d = 8 <= n = 40 solves on the points; the same points embedded in R^120
+    # (d > n) are solved on the n x n Gram factor: the margins must agree.
+    data = datasets.linearly_separable(40, 8, margin=0.05, rng=rng)
+    X, y = np.asarray(data.X) + 0.3, np.asarray(data.y)
+    lo = linear_margin((X, y), intercept=intercept)
+    hi = linear_margin((_embed(X, 120, rng), y), intercept=intercept)
+    assert lo.separable
+    assert hi.separable
+    assert hi.value == pytest.approx(lo.value, rel=1e-9)
+    assert hi.bias == pytest.approx(lo.bias, rel=1e-6, abs=1e-9)
+    for lm in (lo, hi):
+        assert lm.value <= lm.upper
+        assert lm.rel_gap <= GAP_RTOL
+
+
+def test_linear_margin_intercept_high_dimension_against_libsvm(rng):
+    # n = 80 points in d = 300 (the CIFAR regime n < d), shifted so the bias matters
+    svm = pytest.importorskip("sklearn.svm")
+    X = rng.standard_normal((80, 300)) / np.sqrt(300) + 0.5
+    y = np.where(rng.random(80) < 0.5, 1.0, -1.0)
+    s = svm.SVC(kernel="linear", C=1e10, tol=1e-12).fit(X, y)
+    w, b = s.coef_[0], s.intercept_[0]
+    ref = np.min(y * (X @ w + b)) / np.linalg.norm(w)
+    lm = linear_margin((X, y), intercept=True)
+    assert ref > 0
+    assert lm.value >= ref * (1 - 1e-12)  # ours is exact, libsvm's approximate
+    assert ref <= lm.upper * (1 + 1e-12)  # the certificate bounds libsvm's primal
+    assert lm.value == pytest.approx(ref, rel=1e-4)
+    assert lm.rel_gap <= GAP_RTOL
+    hom = linear_margin((X, y))
+    assert lm.value >= hom.value * (1 - 1e-12)
+
+
+@pytest.mark.slow
+def test_linear_margin_certificate_at_cifar_scale():
+    # the paper's Figure 1 shape: n = 1000, d = 3072 (seconds, not minutes)
+    data = datasets.cifar_like(1000, 3072, rng=0)
+    for icpt in (False, True):
+        lm = linear_margin(data, intercept=icpt)
+        assert lm.separable
+        assert lm.value > 0
+        assert lm.rel_gap <= GAP_RTOL
+        Z = np.asarray(data.Xbar) * np.asarray(data.y)[:, None]
+        achieved = np.min(Z @ lm.direction + np.asarray(data.y) * lm.bias)
+        assert achieved == pytest.approx(lm.value, rel=1e-12)
+
+
 def test_not_separable():
     data = datasets.xor(40, rng=0)
     for icpt in (False, True):
         lm = linear_margin(data, intercept=icpt)
         assert not lm.separable
         assert math.isnan(lm.value)
+    # d > n (the Gram-factor path): one point twice, with both labels
+    X = np.random.default_rng(0).standard_normal((10, 50))
+    X[1] = X[0]
+    y = np.where(np.arange(10) % 2 == 0, 1.0, -1.0)
+    for icpt in (False, True):
+        assert not linear_margin((X, y), intercept=icpt).separable
     # a point at the origin has margin 0 for a homogeneous predictor
     assert not linear_margin(
         (np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([1.0, -1.0]))
@@ -154,7 +221,7 @@ def small_margin():
 
 
 def test_bn_margin_is_a_valid_assumption_1_2_tuple(small_margin):
-    data, r = small_margin
+    _, r = small_margin
     assert r.gamma == pytest.approx(r.gamma_a + r.gamma_c)
     assert np.linalg.norm(r.a_vec) <= 1 + 1e-12
     assert np.linalg.norm(r.c_vec) <= 1 + 1e-12

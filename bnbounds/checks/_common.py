@@ -151,6 +151,37 @@ class Sample:
     claim: str
     arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
     scalars: Mapping[str, float] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def stats(self, xp: Any) -> Stats:
+        """The centred statistics of ``X`` in backend ``xp``, computed once per sample.
+
+        Parameters
+        ----------
+        xp : backend
+            :data:`F64` or :data:`MP`.
+
+        Returns
+        -------
+        Stats
+        """
+        key = ("stats", xp.name)
+        if key not in self._cache:
+            self._cache[key] = Stats.of(self.arrays["X"], xp)
+        return self._cache[key]
+
+    def dataset(self) -> Any:
+        """``bnbounds.Dataset(X, y)`` of the sample, built once per sample.
+
+        Returns
+        -------
+        bnbounds.Dataset
+        """
+        if "dataset" not in self._cache:
+            from ..data import Dataset
+
+            self._cache["dataset"] = Dataset(self.arrays["X"], self.arrays["y"])
+        return self._cache["dataset"]
 
     def __getitem__(self, key: str) -> Any:
         if key in self.arrays:

@@ -5,7 +5,8 @@ with ``Z = Xbar V^T`` (n x m), ``h = c Z / N`` and ``o = 1[h > 0]``,
 
 * ``<A, d_a p_i> = y_i sum_j A_j relu(h_ij)``,
 * ``<C, d_c p_i> = y_i sum_j C_j a_j o_ij Z_ij / N_j``,
-* ``<D, d_V p_i> = y_i sum_j (a_j c_j o_ij / N_j)(<d_j, xbar_i> - <d_j, Sigma v_j> Z_ij / N_j^2)``
+* ``<D, d_V p_i> = y_i sum_j (a_j c_j o_ij / N_j)
+  (<d_j, xbar_i> - <d_j, Sigma v_j> Z_ij / N_j^2)``
 
 (Section 1.3's partial derivatives; no n x m x d array).
 """
@@ -97,7 +98,7 @@ def sample_gamma(
     if d is None:  # the smallest d with m <= delta e^{d/8} (D.3, E.1; D.2 needs d/2)
         d = int(np.ceil(8.0 * np.log(m / delta))) + 1
     X, y = b.make_X(rng, kind=kind or "separable", n=n if n is not None else 8, d=d)
-    n_, d_ = X.shape
+    d_ = X.shape[1]
     net = b.make_net(rng, m, d_)
     eps = b.valid_eps(rng, X, net["V"], 0.0 if eps is None else eps)
     N = b.normalizers(X, net["V"], eps)
@@ -170,3 +171,11 @@ def gamma_inputs(s: Sample, st: Stats, N: np.ndarray, xp: Any, k: int) -> dict:
 def gamma_positive(s: Sample) -> tuple[tuple[str, bool], ...]:
     """Assumption 1.2's ``gamma > 0`` for the sample's reference direction."""
     return (("gamma > 0 (Assumption 1.2, eq. (28))", bool(s["gamma_raw"] > 0)),)
+
+
+def gamma_knobs(draw: Any, st: Any) -> dict:
+    """Hypothesis knobs of a Gamma-ball sample (Lemmas D.2, D.3, E.1, F.3)."""
+    return {
+        "m": draw(st.integers(2, 16)),
+        "r_frac": draw(st.sampled_from([b.EDGE]) | st.floats(0.01, b.EDGE)),
+    }

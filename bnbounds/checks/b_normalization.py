@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import lemmas
 from . import _build as b
 from ._common import Sample, Stats, norm, row_norms
-from .registry import Check, Claim, make_check, register
+from .claim import Check, Claim
 
 
 # ------------------------------------------------------------------ samplers
@@ -142,12 +143,11 @@ def _data_inputs(st: Stats, xp: Any) -> dict:
     return {"xbar_max": st.xbar_max(xp)}
 
 
-def lhs_b11_seminorm(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b11_seminorm(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
-    return make_check(
-        "B.1.1-seminorm",
+    return cl.check(
         sn,
         {"norm_v": norm(v, xp), **_data_inputs(st, xp)},
         xp=xp,
@@ -155,12 +155,11 @@ def lhs_b11_seminorm(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b11_sandwich(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b11_sandwich(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     v = xp.arr(s["v"])
     sv = st.sigma_mul(v)
-    return make_check(
-        "B.1.1-sandwich",
+    return cl.check(
         norm(sv, xp),
         {"sigma_norm_v": xp.sqrt(st.sigma_sq(v)), **_data_inputs(st, xp)},
         xp=xp,
@@ -168,12 +167,11 @@ def lhs_b11_sandwich(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b11_N(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b11_N(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
-    return make_check(
-        "B.1.1-N",
+    return cl.check(
         sn,
         {"sigma_norm_v": sn, "eps": xp.num(s["eps"])},
         xp=xp,
@@ -181,14 +179,13 @@ def lhs_b11_N(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b12(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b12(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     u, v = xp.arr(s["u"]), xp.arr(s["v"])
     eps = xp.num(s["eps"])
     Nu = xp.sqrt(st.sigma_sq(u) + eps)
     Nv = xp.sqrt(st.sigma_sq(v) + eps)
-    return make_check(
-        "B.1.2",
+    return cl.check(
         abs(Nu - Nv),
         {"sigma_dist_uv": xp.sqrt(st.sigma_sq(u - v)), "eps": eps},
         xp=xp,
@@ -198,7 +195,7 @@ def lhs_b12(s: Sample, xp: Any) -> Check:
 
 
 def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray, Any]:
-    st = Stats.of(s["X"], xp)
+    st = s.stats(xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     eps = xp.num(s["eps"])
     N = xp.sqrt(st.sigma_sq(V) + eps)
@@ -217,7 +214,7 @@ def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray,
 
 
 def _worst_row(
-    claim_id: str,
+    cl: Claim,
     lhs: np.ndarray,
     per_row: dict[str, np.ndarray],
     inputs: dict,
@@ -232,8 +229,7 @@ def _worst_row(
         for k, arr in per_row.items():
             vals[k] = arr[j]
         checks.append(
-            make_check(
-                claim_id,
+            cl.check(
                 lhs[j],
                 vals,
                 xp=xp,
@@ -245,19 +241,17 @@ def _worst_row(
     return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
 
 
-def lhs_b21_mult(s: Sample, xp: Any) -> Check:
+def lhs_b21_mult(cl: Claim, s: Sample, xp: Any) -> Check:
     st, inputs, N, N2, _ = _b2_common(s, xp)
-    return _worst_row(
-        "B.2.1-mult", 1 / N2, {"N_j": N}, inputs, xp, st.n + s["V"].shape[1]
-    )
+    return _worst_row(cl, 1 / N2, {"N_j": N}, inputs, xp, st.n + s["V"].shape[1])
 
 
-def lhs_b21_add(s: Sample, xp: Any) -> Check:
+def lhs_b21_add(cl: Claim, s: Sample, xp: Any) -> Check:
     st, inputs, N, N2, _ = _b2_common(s, xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     lhs = np.abs(1 / N2 - 1 / N)
     return _worst_row(
-        "B.2.1-add",
+        cl,
         lhs,
         {"dist_vj": row_norms(V2 - V, xp), "N_j": N},
         inputs,
@@ -267,8 +261,8 @@ def lhs_b21_add(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b22(s: Sample, xp: Any) -> Check:
-    st, inputs, N, N2, eps = _b2_common(s, xp)
+def lhs_b22(cl: Claim, s: Sample, xp: Any) -> Check:
+    st, inputs, _, N2, _ = _b2_common(s, xp)
     V2 = xp.arr(s["V2"])
     x = xp.arr(s["x"])
     S = st.sigma_mul(V2)  # rows Sigma v'_j
@@ -276,8 +270,7 @@ def lhs_b22(s: Sample, xp: Any) -> Check:
     Tx = x[None, :] - S * coef[:, None]
     nrm = row_norms(Tx, xp)
     j = int(np.argmax(np.asarray([float(t) for t in nrm])))
-    return make_check(
-        "B.2.2",
+    return cl.check(
         nrm[j],
         {**inputs, "norm_x": norm(x, xp)},
         xp=xp,
@@ -286,14 +279,13 @@ def lhs_b22(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b23(s: Sample, xp: Any) -> Check:
+def lhs_b23(cl: Claim, s: Sample, xp: Any) -> Check:
     st, inputs, N, _, _ = _b2_common(s, xp)
     V = xp.arr(s["V"])
     x = xp.arr(s["x"])
     val = np.abs((V @ x) / N)
     j = int(np.argmax(np.asarray([float(t) for t in val])))
-    return make_check(
-        "B.2.3",
+    return cl.check(
         val[j],
         {**inputs, "norm_x": norm(x, xp)},
         xp=xp,
@@ -302,28 +294,63 @@ def lhs_b23(s: Sample, xp: Any) -> Check:
     )
 
 
-def _vec_sampler(cid: str):
-    return lambda rng, **k: sample_vectors(rng, cid, **k)
+def _b1_knobs(draw: Any, st: Any) -> dict:
+    return {
+        "kind": draw(st.sampled_from(b.DATA_KINDS)),
+        "n": draw(st.integers(2, 12)),
+        "d": draw(st.integers(1, 6)),
+        "align": draw(st.sampled_from([1.0, 0.0]) | st.floats(0.0, 1.0)),
+    }
 
 
-def _b2_sampler(cid: str):
-    return lambda rng, **k: sample_b2(rng, cid, **k)
+def b2_knobs(draw: Any, st: Any) -> dict:
+    """Hypothesis knobs of a Lemma B.2 instance (also used by Lemma D.1)."""
+    edge = st.sampled_from([b.EDGE]) | st.floats(0.0, b.EDGE)
+    return {
+        "kind": draw(st.sampled_from(b.DATA_KINDS)),
+        "n": draw(st.integers(2, 12)),
+        "d": draw(st.integers(1, 6)),
+        "m": draw(st.integers(1, 6)),
+        "adversarial": draw(st.booleans()),
+        "c": draw(st.sampled_from([0.5, 0.9]) | st.floats(0.0, 0.99)),
+        "xnorm": draw(edge),
+        "xmode": draw(st.sampled_from(["worst", "random", "data"])),
+        "frac": draw(edge),
+    }
 
 
-for _cid, _fn, _what in (
-    ("B.1.1-seminorm", lhs_b11_seminorm, "||v||_Sigma"),
-    ("B.1.1-sandwich", lhs_b11_sandwich, "||Sigma v||"),
-    ("B.1.1-N", lhs_b11_N, "||v||_Sigma (against N(v))"),
-    ("B.1.2", lhs_b12, "|N(u) - N(v)|"),
-):
-    register(
-        Claim(_cid, "B", "deterministic", _fn, _vec_sampler(_cid), _what, __name__)
+def _b1(cid: str, lhs_fn: Any, what: str) -> Claim:
+    return Claim(
+        lemmas.claim(cid),
+        "B",
+        "deterministic",
+        lhs_fn,
+        sample_vectors,
+        what,
+        knobs=_b1_knobs,
     )
 
-for _cid, _fn, _what in (
-    ("B.2.1-mult", lhs_b21_mult, "1/N(v'_j), worst row j"),
-    ("B.2.1-add", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
-    ("B.2.2", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
-    ("B.2.3", lhs_b23, "max_j |<v_j / N_j, x>|"),
-):
-    register(Claim(_cid, "B", "deterministic", _fn, _b2_sampler(_cid), _what, __name__))
+
+def _b2(cid: str, lhs_fn: Any, what: str) -> Claim:
+    return Claim(
+        lemmas.claim(cid),
+        "B",
+        "deterministic",
+        lhs_fn,
+        sample_b2,
+        what,
+        knobs=b2_knobs,
+    )
+
+
+#: The claims of Appendix B (collected by :mod:`bnbounds.checks.catalog`).
+CLAIMS: tuple[Claim, ...] = (
+    _b1("B.1.1-seminorm", lhs_b11_seminorm, "||v||_Sigma"),
+    _b1("B.1.1-sandwich", lhs_b11_sandwich, "||Sigma v||"),
+    _b1("B.1.1-N", lhs_b11_N, "||v||_Sigma (against N(v))"),
+    _b1("B.1.2", lhs_b12, "|N(u) - N(v)|"),
+    _b2("B.2.1-mult", lhs_b21_mult, "1/N(v'_j), worst row j"),
+    _b2("B.2.1-add", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
+    _b2("B.2.2", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
+    _b2("B.2.3", lhs_b23, "max_j |<v_j / N_j, x>|"),
+)

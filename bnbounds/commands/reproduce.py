@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from ._args import integer, integers, real
+
 
 class _Progress:
     """A one-line progress bar on stderr: ``[#####.....] 5/10 label (12.3 s)``."""
@@ -34,13 +36,6 @@ class _Progress:
         )
 
 
-def _ints(s: str) -> list[int]:
-    try:
-        return [int(v) for v in s.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a comma-separated list of ints")
-
-
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reproduce",
@@ -57,45 +52,68 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="folder with CIFAR-10 python batches (data_batch_1..5); "
         "default: scikit-learn's bundled digits, 5 (+1) vs 3 (-1)",
     )
-    f.add_argument("--n", type=int, default=1000, help="CIFAR subset size")
+    f.add_argument(
+        "--n", type=integer("--n", 2), default=1000, help="CIFAR subset size"
+    )
     f.add_argument(
         "--digits",
-        type=_ints,
+        type=integers("--digits", 0),
         default=[5, 3],
         help="the digits pair pos,neg (default 5,3)",
     )
-    f.add_argument("--widths", type=_ints, default=[32, 64, 128, 256, 512])
-    f.add_argument("--seeds", type=int, default=5)
-    f.add_argument("--steps", type=int, default=1000, help="Adam steps per network")
-    f.add_argument("--lr", type=float, default=0.01)
-    f.add_argument("--eps", type=float, default=0.0)
+    f.add_argument(
+        "--widths", type=integers("--widths", 1), default=[32, 64, 128, 256, 512]
+    )
+    f.add_argument("--seeds", type=integer("--seeds", 1), default=5)
+    f.add_argument(
+        "--steps",
+        type=integer("--steps", 0),
+        default=1000,
+        help="Adam steps per network",
+    )
+    f.add_argument(
+        "--lr", type=real("--lr", minimum=0.0, strict_min=True), default=0.01
+    )
+    f.add_argument("--eps", type=real("--eps", minimum=0.0), default=0.0)
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
 
     r = ex.add_parser("rates", help="test error against t for GD and SGD")
-    r.add_argument("--n", type=int, default=600, help="points (half train, half test)")
-    r.add_argument("--d", type=int, default=20)
-    r.add_argument("--margin", type=float, default=0.05)
-    r.add_argument("--widths", type=_ints, default=[256, 1024])
-    r.add_argument("--gd-steps", type=int, default=2000)
     r.add_argument(
-        "--eta", type=float, default=None, help="step size (default: the theorems' eta)"
+        "--n",
+        type=integer("--n", 4),
+        default=600,
+        help="points (half train, half test)",
     )
-    r.add_argument("--eta-scale", type=float, default=1.0)
+    r.add_argument("--d", type=integer("--d", 1), default=20)
+    r.add_argument("--margin", type=real("--margin", minimum=0.0), default=0.05)
+    r.add_argument("--widths", type=integers("--widths", 1), default=[256, 1024])
+    r.add_argument("--gd-steps", type=integer("--gd-steps", 1), default=2000)
+    r.add_argument(
+        "--eta",
+        type=real("--eta", minimum=0.0, strict_min=True),
+        default=None,
+        help="step size (default: the theorems' eta)",
+    )
+    r.add_argument(
+        "--eta-scale",
+        type=real("--eta-scale", minimum=0.0, strict_min=True),
+        default=1.0,
+    )
 
     d = ex.add_parser("dyadic", help="Proposition 1.1 and Appendix G on the dyadic set")
-    d.add_argument("--ds", type=_ints, default=[4, 8, 16, 32])
-    d.add_argument("--ms", type=_ints, default=[256, 1024, 4096])
-    d.add_argument("--seeds", type=int, default=10)
+    d.add_argument("--ds", type=integers("--ds", 2), default=[4, 8, 16, 32])
+    d.add_argument("--ms", type=integers("--ms", 1), default=[256, 1024, 4096])
+    d.add_argument("--seeds", type=integer("--seeds", 1), default=10)
     d.add_argument(
         "--samples",
-        type=int,
+        type=integer("--samples", 2),
         default=100_000,
         help="Monte-Carlo samples for the Appendix G expectations",
     )
 
     for q in (f, r, d):
         q.add_argument("--out", type=Path, default=Path("results"))
-        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--seed", type=integer("--seed", 0), default=0)
         q.add_argument("--json", action="store_true", help="print the result as JSON")
         q.set_defaults(func=run)
     return p

@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import BNBoundsValueError
+from ._args import fraction, integer, real
+
 #: Records per run when --record-every is not given (the progress bar and the
 #: figure get this many points).
 DEFAULT_RECORDS = 200
@@ -44,11 +47,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="'dyadic' (Definition 1.1), 'synthetic' (linearly separable "
         "Gaussian), or a .npz (arrays X, y) / .csv (last column y) file",
     )
-    p.add_argument("--d", type=int, default=8, help="dimension (dyadic, synthetic)")
-    p.add_argument("--n", type=int, default=200, help="points (synthetic)")
+    p.add_argument(
+        "--d", type=integer("--d", 1), default=8, help="dimension (dyadic, synthetic)"
+    )
+    p.add_argument(
+        "--n", type=integer("--n", 2), default=200, help="points (synthetic)"
+    )
     p.add_argument(
         "--test-fraction",
-        type=float,
+        type=fraction("--test-fraction", allow_zero=True),
         default=None,
         help="held-out fraction (default 0 for dyadic, 0.25 otherwise)",
     )
@@ -56,30 +63,45 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--normalization", choices=("batch", "minibatch", "none"), default="batch"
     )
-    p.add_argument("--batch-size", type=int, default=None, help="minibatch size")
+    p.add_argument(
+        "--batch-size",
+        type=integer("--batch-size", 1),
+        default=None,
+        help="minibatch size",
+    )
     p.add_argument(
         "--order",
         choices=("pass", "epochs", "replace"),
         default="epochs",
         help="SGD sample order",
     )
-    p.add_argument("--m", type=int, default=256, help="width")
+    p.add_argument("--m", type=integer("--m", 1), default=256, help="width")
     p.add_argument(
         "--threads",
-        type=int,
+        type=integer("--threads", 1),
         default=1,
         help="threads of the SGD loop (opt-in; see docs/training.md, Speed)",
     )
-    p.add_argument("--eta", type=float, default=0.1, help="step size")
     p.add_argument(
-        "--steps", type=int, default=1000, help="steps (flow: time = steps * eta)"
+        "--eta",
+        type=real("--eta", minimum=0.0, strict_min=True),
+        default=0.1,
+        help="step size",
     )
-    p.add_argument("--eps", type=float, default=0.0, help="batch-norm eps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record-every", type=int, default=None)
+    p.add_argument(
+        "--steps",
+        type=integer("--steps", 0),
+        default=1000,
+        help="steps (flow: time = steps * eta)",
+    )
+    p.add_argument(
+        "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
+    )
+    p.add_argument("--seed", type=integer("--seed", 0), default=0)
+    p.add_argument("--record-every", type=integer("--record-every", 1), default=None)
     p.add_argument(
         "--radii",
-        type=float,
+        type=real("--radii", minimum=0.0, strict_min=True),
         nargs=2,
         metavar=("R", "R_V"),
         default=None,
@@ -178,12 +200,17 @@ def run(args: argparse.Namespace) -> int:
     )
 
     if args.threads != 1 and args.method != "sgd":
-        raise SystemExit(
-            f"bnbounds train: error: --threads {args.threads} applies to --method sgd"
+        raise BNBoundsValueError(
+            f"--threads is {args.threads}; it applies to --method sgd only "
+            f"(got --method {args.method})"
         )
     data, test, name = _load_data(args)
     W0 = init_params(args.m, data.d, args.seed)
-    record_every = args.record_every or max(1, args.steps // DEFAULT_RECORDS)
+    record_every = (
+        args.record_every
+        if args.record_every is not None
+        else max(1, args.steps // DEFAULT_RECORDS)
+    )
     kw: dict[str, Any] = {
         "eps": args.eps,
         "test": test,

@@ -16,6 +16,9 @@ from typing import Any
 import mpmath
 import sympy as sp
 
+from .._json import jsonable, mpf_scientific
+from .._validation import BNBoundsError
+
 #: Decimal digits used for every mpmath evaluation in this package. 30 digits is far
 #: more than a float holds; it only matters for differences of huge numbers.
 MP_DPS = 30
@@ -40,7 +43,7 @@ _FLOAT_MAX_LOG10 = math.log10(1.7976931348623157e308)
 _FLOAT_MIN_LOG10 = -307.0  # below this a float is subnormal or 0
 
 
-class ConstantsValueError(ValueError):
+class ConstantsValueError(BNBoundsError):
     """A bad argument to the constants layer (subclasses :class:`ValueError`)."""
 
 
@@ -95,50 +98,16 @@ def sci(x: Any, digits: int = 6) -> str:
         if math.isnan(x) or math.isinf(x):
             return str(x)
         return f"{x:.{digits - 1}e}"
-    v = to_mpf(x)
-    if v == 0:
-        return "0"
-    sign = "-" if v < 0 else ""
-    with mpmath.workdps(MP_DPS):
-        lg = mpmath.log10(abs(v))
-        if abs(lg) >= mpmath.mpf(10) ** 15:
-            return f"{sign}10^({mpmath.nstr(lg, digits)})"
-        ex = int(mpmath.floor(lg))
-        mant = mpmath.power(10, lg - ex)
-        ms = mpmath.nstr(mant, digits, min_fixed=-1, max_fixed=2)
-        if mant >= 10 - mpmath.mpf(10) ** (1 - digits):  # rounding up to 10.0
-            ex += 1
-            ms = mpmath.nstr(mant / 10, digits, min_fixed=-1, max_fixed=2)
-        if "." not in ms:
-            ms += ".0"
-    return f"{sign}{ms}e{ex:+d}"
+    return mpf_scientific(to_mpf(x), digits, MP_DPS)
 
 
 def to_jsonable(x: Any) -> Any:
-    """A JSON-ready value: floats stay floats; an mpf becomes a dict.
+    """A JSON-ready value by the package's one policy (:func:`bnbounds._json.jsonable`).
 
-    The dict is ``{"value": "1.23e+4000", "log10": 4000.09}``: the string is exact to
-    :data:`MP_DPS` digits and parses back with ``mpmath.mpf``.
+    Floats stay floats; an mpf becomes ``{"value": "1.23e+4000", "log10": 4000.09}``:
+    the string parses back with ``mpmath.mpf``.
     """
-    if x is None or isinstance(x, (bool, int, str)):
-        return x
-    if isinstance(x, float):
-        if math.isnan(x) or math.isinf(x):
-            return str(x)
-        return x
-    if isinstance(x, mpmath.mpf):
-        lg = log10(x)
-        return {
-            "value": sci(x, 17),
-            "log10": lg if math.isfinite(lg) else sci(mpmath.log10(abs(to_mpf(x))), 17),
-        }
-    if isinstance(x, sp.Basic):
-        return str(x)
-    if isinstance(x, dict):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
-    return str(x)
+    return jsonable(x, dps=MP_DPS)
 
 
 @functools.lru_cache(maxsize=1024)

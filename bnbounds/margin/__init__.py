@@ -1,5 +1,5 @@
-"""Margins: the linear max-margin, the Batch-Norm margin gamma = gamma_a + gamma_c, and
-Proposition 1.1 on the dyadic set (paper, Section 1.4, Proposition 1.1, Appendices A, G).
+"""Margins: the linear max-margin, the Batch-Norm margin gamma = gamma_a + gamma_c,
+and Proposition 1.1 on the dyadic set (paper, Section 1.4, Prop. 1.1, Appendices A, G).
 
 Conventions (stated once, used everywhere in this module)
 ---------------------------------------------------------

@@ -22,7 +22,7 @@ ASSUMPTION_RTOL = 1e-12
 
 
 class Features:
-    """The gradient features ``d_a f`` (n x m) and ``d_c f`` (n x m) at ``(a, c, V')``."""
+    """The gradient features ``d_a f`` and ``d_c f`` (n x m each) at ``(a, c, V')``."""
 
     __slots__ = ("H", "a", "c")
 
@@ -49,12 +49,13 @@ def features(
     Xb = np.asarray(data.Xbar, dtype=np.float64)
     H = Xb @ np.asarray(Vm, dtype=np.float64).T
     if normalize:
-        N = np.asarray(
-            normalizers(np.asarray(Vm, dtype=np.float64), data, eps), dtype=np.float64
-        )
+        # N(v_j) = sqrt(||Xbar v_j||^2 / n + eps) from the H just computed (the same
+        # formula as bnbounds.network.normalizers, without its second GEMM).
+        N = np.sqrt(np.einsum("ij,ij->j", H, H) / data.n + eps)
         if np.any(N <= 0):
             raise BNBoundsValueError(
-                "some N(v_j) is zero (v_j orthogonal to every centred point); use eps > 0"
+                "some N(v_j) is zero (v_j orthogonal to every centred point); "
+                "use eps > 0"
             )
         H = H / N[None, :]
     cH = H * W.c[None, :]
@@ -115,7 +116,7 @@ def _adam(
 
 
 def _logistic_grad_linear(F: np.ndarray, y: np.ndarray):
-    """Loss ``mean l(y_i <z, F_i>)`` and its gradient in z (the c-network's linearisation)."""
+    """Loss ``mean l(y_i <z, F_i>)`` and its gradient in z (linear in z)."""
     from ..network import logistic_deriv, logistic_loss
 
     def g(x: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
