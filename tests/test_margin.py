@@ -19,6 +19,7 @@ from bnbounds.margin import (
     features,
     linear_margin,
     linear_margin_exact,
+    train_reference_network,
     unnormalized_margin,
 )
 
@@ -212,6 +213,57 @@ def test_a_network_gradient_matches_network_module(rng):
         assert r == pytest.approx(rg.risk, rel=GRAD_RTOL)
         np.testing.assert_allclose(ga, rg.grad.a, rtol=GRAD_RTOL, atol=1e-15)
         np.testing.assert_allclose(gV, rg.grad.V, rtol=GRAD_RTOL, atol=1e-15)
+
+
+def _adam_reference(data, W0, train, radius, steps, lr, lr_V, eps):
+    """Adam on (vec, U = V W) written out in NumPy, gradients from the d-space core
+    (risk_and_grad on V = V0 + (U - U0) W'), projection onto the Delta_V ball."""
+    Wb = np.asarray(data.basis.W)
+    V0 = np.asarray(W0.V)
+    U0 = V0 @ Wb
+    N0 = np.sqrt(np.sum((np.asarray(data.Xbar) @ V0.T) ** 2, axis=0) / data.n + eps)
+    a, c, U = np.array(W0.a), np.array(W0.c), U0.copy()
+    mom = [np.zeros(W0.m), np.zeros(W0.m), np.zeros_like(U), np.zeros_like(U)]
+    for t in range(1, steps + 1):
+        rg = risk_and_grad(Params(a, c, V0 + (U - U0) @ Wb.T), data, eps)
+        gv = rg.grad.a if train == "a" else rg.grad.c
+        for k, (x, g, lrk) in enumerate(((a if train == "a" else c, gv, lr),
+                                         (U, rg.grad.V @ Wb, lr_V))):  # fmt: skip
+            mom[2 * k] = 0.9 * mom[2 * k] + 0.1 * g
+            mom[2 * k + 1] = 0.999 * mom[2 * k + 1] + 0.001 * g * g
+            mh = mom[2 * k] / (1 - 0.9**t)
+            vh = mom[2 * k + 1] / (1 - 0.999**t)
+            x -= lrk * mh / (np.sqrt(vh) + 1e-12)
+        dv = np.sqrt(np.sum(((U - U0) / N0[:, None]) ** 2) / W0.m)
+        if dv > radius:
+            U = U0 + (U - U0) * (radius / dv)
+    return (a if train == "a" else c), V0 + (U - U0) @ Wb.T
+
+
+@pytest.mark.parametrize(("train", "eps"), [("a", 0.0), ("c", 0.0), ("a", 0.2)])
+def test_reference_network_fast_path_equals_numpy_adam(train, eps):
+    # d = 12 > rank: the eigenbasis drops directions, V outside range(Sigma) stays
+    data = datasets.rank_deficient(30, 12, rank=5, rng=4)
+    W0 = init_params(16, 12, 2)
+    kw = {"radius": 0.05, "steps": 40, "lr": 0.02, "lr_V": 0.01, "eps": eps}
+    run = train_reference_network(data, W0, train=train, **kw)
+    vec, V = _adam_reference(data, W0, train, **kw)
+    np.testing.assert_allclose(run.vec, vec, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(run.V, V, rtol=1e-8, atol=1e-12)
+    assert run.delta_V <= kw["radius"] * (1 + 1e-12)
+    Wb = np.asarray(data.basis.W)
+    D = run.V - np.asarray(W0.V)
+    assert np.linalg.norm(D - D @ Wb @ Wb.T) <= 1e-12 * np.linalg.norm(D)
+
+
+def test_reference_network_lowers_the_risk():
+    data = datasets.linearly_separable(60, 10, margin=0.05, rng=5)
+    W0 = init_params(32, 10, 0)
+    r0 = risk_and_grad(W0, data).risk
+    run = train_reference_network(data, W0, train="a", radius=0.01, steps=200)
+    assert run.risk < r0
+    with pytest.raises(ValueError, match="train"):
+        train_reference_network(data, W0, train="b", radius=0.01)
 
 
 @pytest.fixture(scope="module")
