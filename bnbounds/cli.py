@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "audit",
     "train",
     "reproduce",
+    "sweep",
     "info",
 )
 
