@@ -68,11 +68,15 @@ def mpf_scientific(x: Any, digits: int = 6, dps: int = 30) -> str:
 
     with mpmath.workdps(dps):
         v = mpmath.mpf(x)
-        if v == 0:
+        ln = getattr(x, "ln", None)  # a number built from its log (constants' Big)
+        if v == 0 and ln is None:
             return "0"
         sign = "-" if v < 0 else ""
-        lg = mpmath.log10(abs(v))
+        lg = mpmath.log10(abs(v)) if ln is None else ln / mpmath.ln10
         if abs(lg) >= mpmath.mpf(10) ** 15:
+            if abs(lg) >= mpmath.mpf(10) ** 10**6:  # a double exponential
+                l2 = mpmath.nstr(mpmath.log10(abs(lg)), digits)
+                return f"{sign}10^({'-' if lg < 0 else ''}10^({l2}))"
             return f"{sign}10^({mpmath.nstr(lg, digits)})"
         ex = int(mpmath.floor(lg))
         mant = mpmath.power(10, lg - ex)
@@ -90,10 +94,11 @@ def _mpf_record(x: Any, dps: int) -> dict:
 
     with mpmath.workdps(dps):
         v = mpmath.mpf(x)
-        if v == 0:
+        ln = getattr(x, "ln", None)  # a number built from its log (constants' Big)
+        if v == 0 and ln is None:
             lg: Any = float("-inf")
         else:
-            lg10 = mpmath.log10(abs(v))
+            lg10 = mpmath.log10(abs(v)) if ln is None else ln / mpmath.ln10
             lg = float(lg10)
             if not math.isfinite(lg):
                 lg = mpf_scientific(lg10, 17, dps)

@@ -8,6 +8,7 @@ reproducible from a seed. Synthetic sets come out scaled so that
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "features_of_different_scales",
     "linearly_separable",
     "load_digits_pair",
+    "load_file",
     "rank_deficient",
     "xor",
 ]
@@ -158,26 +160,80 @@ def features_of_different_scales(
 
 
 def load_digits_pair(pos: int = 0, neg: int = 1, *, scale: bool = True) -> Dataset:
-    """Two classes of scikit-learn's bundled 8x8 digits (a real data set, no download).
+    """Two classes of the 8x8 handwritten digits (a real data set, no download).
 
-    ``pos`` gets label +1 and ``neg`` label -1; pixels as floats (d = 64).
-    Needs scikit-learn (``pip install bnbounds[data]``).
+    ``pos`` gets label +1 and ``neg`` label -1; pixels as floats (d = 64). The
+    1797 digits are bundled with bnbounds (``bnbounds/data_files/digits.npz``,
+    45 kB): the copy of the UCI "Optical Recognition of Handwritten Digits" test
+    set (E. Alpaydin, C. Kaynak, 1998; CC BY 4.0) that scikit-learn ships as
+    ``sklearn.datasets.load_digits``, in the same order, so no optional package
+    is needed.
     """
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "load_digits_pair needs scikit-learn: pip install 'bnbounds[data]'"
-        ) from exc
-    if pos == neg or not (0 <= pos <= 9 and 0 <= neg <= 9):
+    if (
+        not all(isinstance(v, (int, np.integer)) for v in (pos, neg))
+        or pos == neg
+        or not (0 <= pos <= 9 and 0 <= neg <= 9)
+    ):
         raise BNBoundsValueError(
             f"pos = {pos!r}, neg = {neg!r}; expected two different digits in 0..9"
         )
-    digits = load_digits()
-    keep = (digits.target == pos) | (digits.target == neg)
-    X = digits.data[keep].astype(np.float64)
-    y = np.where(digits.target[keep] == pos, 1.0, -1.0)
+    data, target = _bundled_digits()
+    keep = (target == pos) | (target == neg)
+    X = data[keep].astype(np.float64)
+    y = np.where(target[keep] == pos, 1.0, -1.0)
     return _finish(X, y, scale)
+
+
+def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(data (1797, 64) uint8 in 0..16, target (1797,) uint8) from the package."""
+    from importlib import resources
+
+    from ._io import read_npz
+
+    ref = resources.files(__package__).joinpath("data_files", "digits.npz")
+    with resources.as_file(ref) as path:
+        z = read_npz(path, required=("data", "target"), what="bundled digits")
+    return z["data"], z["target"]
+
+
+def load_file(path: str | os.PathLike) -> Dataset:
+    """A data set from a ``.npz`` (arrays ``X`` (n, d) and ``y`` (n,)) or a ``.csv``.
+
+    A CSV has one example per row, the label ``y`` (+1 or -1) in the last column
+    and the features before it, comma separated; a header row (any first row that
+    is not all numbers) is detected and skipped. Nothing is unpickled.
+
+    Raises
+    ------
+    bnbounds._io.FileFormatError
+        Naming the file: missing, empty, corrupt, wrong arrays, wrong shapes, a bad
+        field (with its line), labels other than +-1.
+    """
+    from ._io import FileFormatError, read_csv, read_npz
+
+    name = os.fspath(path)
+    if name.endswith(".npz"):
+        z = read_npz(path, required=("X", "y"), what="data file")
+        X, y = z["X"], z["y"]
+        if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+            raise FileFormatError(
+                f"data file {name!r}: X has shape {X.shape} and y {y.shape}; "
+                "expected (n, d) and (n,)"
+            )
+    elif name.endswith(".csv"):
+        arr, _header = read_csv(path, what="data file")
+        if arr.shape[1] < 2:
+            raise FileFormatError(
+                f"data file {name!r} has {arr.shape[1]} column(s); expected the "
+                "features and then the label y (+1/-1) in the last column"
+            )
+        X, y = arr[:, :-1], arr[:, -1]
+    else:
+        raise FileFormatError(f"data file {name!r}: expected a .npz or .csv file")
+    try:
+        return Dataset(X, y)
+    except ValueError as exc:
+        raise FileFormatError(f"data file {name!r}: {exc}") from None
 
 
 def _smooth_fields(gen: np.random.Generator, k: int, side: int, slope: float):

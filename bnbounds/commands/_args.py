@@ -18,9 +18,8 @@ import math
 import re
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
 
-from .._validation import BNBoundsValueError
+from .._validation import BNBoundsValueError, check_int
 
 __all__ = [
     "fraction",
@@ -58,17 +57,6 @@ def _number(text: str, name: str, what: str) -> Fraction:
         ) from None
 
 
-def check_int(value: Any, name: str, minimum: int | None = None) -> int:
-    """An integer ``>= minimum``; the API's message (as in :mod:`bnbounds.train`)."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BNBoundsValueError(f"{name} is {value!r}; expected an integer")
-    if minimum is not None and value < minimum:
-        raise BNBoundsValueError(
-            f"{name} is {value!r}; expected an integer >= {minimum}"
-        )
-    return value
-
-
 def integer(name: str, minimum: int | None = None) -> Callable[[str], int]:
     """argparse ``type=`` for an integer option (``1e9`` accepted when exact)."""
 
@@ -80,7 +68,7 @@ def integer(name: str, minimum: int | None = None) -> Callable[[str], int]:
                 + (f" >= {minimum}" if minimum is not None else "")
             )
         try:
-            return check_int(int(q), name, minimum)
+            return check_int(int(q), name, minimum=minimum)
         except BNBoundsValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -10,7 +10,7 @@ import sys
 import time
 from xml.sax.saxutils import escape, quoteattr
 
-from .._io import atomic_write_text
+from .._io import OutputSet, check_output
 from ._args import integer
 
 
@@ -43,10 +43,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
     return p
-
-
-def _atomic_write(path: str, text: str) -> None:
-    atomic_write_text(path, text)
 
 
 class _Progress:
@@ -95,6 +91,13 @@ def run(args: argparse.Namespace) -> int:
     from ..checks import run_all, runner, select, witnesses
 
     claims = select(args.lemma)
+    for opt, path in (("--json", args.json_out), ("--junit", args.junit)):
+        if path:
+            check_output(path, what=opt)
+    if args.witness_dir:
+        check_output(
+            os.path.join(args.witness_dir, "witness.json"), what="--witness-dir"
+        )
     total = sum(runner.samples_of(cl, args.profile) for cl in claims)
     prog = _Progress(total, not args.no_progress)
 
@@ -133,13 +136,15 @@ def run(args: argparse.Namespace) -> int:
                 witnesses.write_json(
                     os.path.join(args.witness_dir, f"{r.claim}.json"), r.witness
                 )
+    reports = OutputSet()
     if args.json_out:
-        _atomic_write(
+        reports.add(
             args.json_out,
             json.dumps(report.to_dict(), indent=1) + "\n",
         )
     if args.junit:
-        _atomic_write(args.junit, _junit(results, elapsed))
+        reports.add(args.junit, _junit(results, elapsed))
+    reports.commit()
     return report.exit_code
 
 

@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.claim not in CLAIMS:
         raise ValueError(f"claim is {args.claim!r}; expected one of {list(CLAIMS)}")
+    if args.witness:
+        from .._io import check_output
+
+        check_output(args.witness, what="--witness")
     r = hunt(
         CLAIMS[args.claim], restarts=args.restarts, steps=args.steps, seed=args.seed
     )

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from .._validation import BNBoundsValueError
 from ._args import integer, integers, real
 
 
@@ -119,6 +120,42 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+def _precheck(out: Path, names: list[str]) -> None:
+    """Check, before the work, that every file of the experiment can be written."""
+    from .._io import check_output
+
+    if out.exists() and not out.is_dir():
+        raise BNBoundsValueError(f"--out {str(out)!r} is a file; expected a directory")
+    for name in names:
+        check_output(out / name, what="--out")
+
+
+def _write_set(out: Path, tables: dict, figures: dict) -> list[str]:
+    """Write the CSV tables and the PNG figures into ``out`` as one set.
+
+    Without matplotlib (a base dependency, so only in a broken install) the CSV
+    files are still written and the message says how to get the figure.
+    """
+    import importlib.util
+
+    from .._io import OutputSet
+    from ..experiments.io import csv_bytes
+
+    files = OutputSet()
+    for name, rows in tables.items():
+        files.add(out / name, csv_bytes(list(rows)))
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "bnbounds reproduce: matplotlib is not installed: no figure "
+            "(pip install matplotlib); the CSV files are written",
+            file=sys.stderr,
+        )
+    else:
+        for name, draw in figures.items():
+            files.add(out / name, draw)
+    return files.commit()
+
+
 def run(args: argparse.Namespace) -> int:
     return {"figure1": _figure1, "rates": _rates, "dyadic": _dyadic}[args.experiment](
         args
@@ -127,7 +164,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _figure1(args: argparse.Namespace) -> int:
     from ..experiments.figure1 import plot_figure1, run_figure1
-    from ..experiments.io import write_csv
 
     if args.cifar_dir is not None:
         from ..experiments.cifar import load_cifar_cats_dogs
@@ -143,6 +179,7 @@ def _figure1(args: argparse.Namespace) -> int:
         data = load_digits_pair(args.digits[0], args.digits[1])
         name = f"digits {args.digits[0]} vs {args.digits[1]} (n={data.n})"
         stem = f"figure1_digits{args.digits[0]}v{args.digits[1]}"
+    _precheck(args.out, [f"{stem}.csv", f"{stem}_summary.csv", f"{stem}.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
     bar = _Progress(len(args.widths) * len(seeds), "figure1")
     res = run_figure1(
@@ -156,9 +193,11 @@ def _figure1(args: argparse.Namespace) -> int:
         move_V=not args.no_move_v,
         progress=bar,
     )
-    write_csv(args.out / f"{stem}.csv", list(res.rows))
-    write_csv(args.out / f"{stem}_summary.csv", list(res.summary))
-    plot_figure1(res, args.out / f"{stem}.png")
+    _write_set(
+        args.out,
+        {f"{stem}.csv": res.rows, f"{stem}_summary.csv": res.summary},
+        {f"{stem}.png": lambda fh: plot_figure1(res, fh)},
+    )
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 0
@@ -185,9 +224,9 @@ def _figure1(args: argparse.Namespace) -> int:
 
 def _rates(args: argparse.Namespace) -> int:
     from ..datasets import linearly_separable
-    from ..experiments.io import write_csv
     from ..experiments.rates import plot_rates, run_rates
 
+    _precheck(args.out, ["rates.csv", "rates_curves.csv", "rates.png"])
     data = linearly_separable(args.n, args.d, margin=args.margin, rng=args.seed)
     train, test = data.split(0.5, rng=args.seed)
     bar = _Progress(2 * len(args.widths), "rates")
@@ -201,7 +240,6 @@ def _rates(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=bar,
     )
-    write_csv(args.out / "rates.csv", list(res.rows))
     curves = [
         {
             "method": c["method"],
@@ -216,8 +254,11 @@ def _rates(args: argparse.Namespace) -> int:
             c["t"], c["test_error"], c["u_dist"], c["v_dist"], strict=True
         )
     ]
-    write_csv(args.out / "rates_curves.csv", curves)
-    plot_rates(res, args.out / "rates.png")
+    _write_set(
+        args.out,
+        {"rates.csv": res.rows, "rates_curves.csv": curves},
+        {"rates.png": lambda fh: plot_rates(res, fh)},
+    )
     if args.json:
         print(json.dumps(res.to_dict()["rows"], indent=2))
         return 0
@@ -243,16 +284,18 @@ def _rates(args: argparse.Namespace) -> int:
 
 def _dyadic(args: argparse.Namespace) -> int:
     from ..experiments.dyadic import plot_dyadic, run_dyadic
-    from ..experiments.io import write_csv
 
+    names = ["dyadic", "dyadic_summary", "dyadic_appendix_g", "dyadic_linear"]
+    _precheck(args.out, [f"{n}.csv" for n in names] + ["dyadic.png"])
     bar = _Progress(1 + len(args.ds) * (len(args.ms) + 1), "dyadic")
     seeds = list(range(args.seed, args.seed + args.seeds))
     res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
-    write_csv(args.out / "dyadic.csv", list(res.rows))
-    write_csv(args.out / "dyadic_summary.csv", list(res.summary))
-    write_csv(args.out / "dyadic_appendix_g.csv", list(res.appendix_g))
-    write_csv(args.out / "dyadic_linear.csv", list(res.linear))
-    plot_dyadic(res, args.out / "dyadic.png")
+    tables = (res.rows, res.summary, res.appendix_g, res.linear)
+    _write_set(
+        args.out,
+        {f"{n}.csv": t for n, t in zip(names, tables, strict=True)},
+        {"dyadic.png": lambda fh: plot_dyadic(res, fh)},
+    )
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 0

@@ -31,6 +31,7 @@ from ._numeric import (
     as_number,
     bisect_log,
     compiled,
+    evaluate,
     evaluate_float,
     log10,
     to_jsonable,
@@ -534,10 +535,9 @@ class Inversion:
 # Evaluation
 # ---------------------------------------------------------------------------------
 def _ev(expr: sp.Expr, vals: dict) -> mpmath.mpf:
-    args = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
-    fn = compiled(expr, args, "mpmath")
-    with mpmath.workdps(MP_DPS):
-        return mpmath.mpf(fn(*(to_mpf(vals[s.name]) for s in args)))
+    """``expr`` at ``vals``, in log space when it is huge (_numeric.evaluate)."""
+    out = evaluate(expr, {s.name: vals[s.name] for s in expr.free_symbols})
+    return out if isinstance(out, mpmath.mpf) else mpmath.mpf(out)
 
 
 def _check_params(gamma, eps_N, n, delta, d, t, m, target) -> None:

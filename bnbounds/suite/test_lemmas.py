@@ -11,7 +11,6 @@ edit here.
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 from hypothesis import given, settings, target
@@ -19,14 +18,10 @@ from hypothesis import given, settings, target
 from bnbounds import strategies as bst
 from bnbounds.checks import CLAIMS, frequency_experiment
 from bnbounds.checks import witnesses as W
+from bnbounds.suite import suite_settings
 
 KNOWN = W.known_claims()
-_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "")
-_SETTINGS = (
-    {}
-    if _PROFILE
-    else {"max_examples": 20, "derandomize": True, "database": None, "deadline": None}
-)
+_SETTINGS = suite_settings()  # no deadline, no database in the cwd (conftest.py)
 
 
 def _marks(cid):
