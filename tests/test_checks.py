@@ -134,6 +134,54 @@ def test_d2_minimal_reproducer():
     assert not ch.hypotheses_met or ch.lhs <= ch.rhs
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="eq. (23)'s beta_Pi = 9 eps_N fails for eps_N < 1/9 (docs/checks.md)",
+)
+def test_eq23_beta_pi_minimal_reproducer():
+    """n = 2, d = 1, m = 1, eps = 100: eps_N = 0.0999, 9 eps_N = 0.899 < ||T x||.
+
+    ||T x|| = 0.9987 here."""
+    cl = CLAIMS["B.2.2-eq23"]
+    s = cl.sample(
+        0,
+        n=2,
+        d=1,
+        m=1,
+        eps=100.0,
+        frac=0.0,
+        xnorm=1 - 1e-9,
+        xmode="random",
+        kind="gauss",
+        adversarial=False,
+    )
+    ch = cl.evaluate(s, precise=True)
+    assert ch.hypotheses_met
+    assert ch.lhs <= ch.rhs
+
+
+def test_eq23_beta_pi_holds_where_eps_n_is_at_least_one_ninth():
+    """The same instance with eps = 25 (eps_N = 0.2): 9 eps_N = 1.8 holds."""
+    cl = CLAIMS["B.2.2-eq23"]
+    s = cl.sample(
+        0,
+        n=2,
+        d=1,
+        m=1,
+        eps=25.0,
+        frac=0.0,
+        xnorm=1 - 1e-9,
+        xmode="random",
+        kind="gauss",
+        adversarial=False,
+    )
+    ch = cl.evaluate(s, precise=True)
+    assert ch.hypotheses_met
+    assert ch.verdict == "holds"
+    assert ch.lhs <= ch.rhs
+
+
 def test_cli_check_json_junit(tmp_path):
     from bnbounds import cli
 

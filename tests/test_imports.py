@@ -148,3 +148,65 @@ def test_no_import_circle_in(room):
         if v.startswith(room)
     }
     assert cycles(sub) == []
+
+
+#: Floors of the house (docs/design.md): an import may only go to a lower floor or stay
+#: inside its own room. ``""`` is the facade ``bnbounds/__init__.py``.
+FLOORS = {
+    "_config": 0,
+    "_validation": 0,
+    "_json": 0,
+    "_io": 0,
+    "_progress": 0,
+    "_version": 0,
+    "_kernels": 1,
+    "data": 2,
+    "datasets": 3,
+    "network": 3,
+    "trajectory": 4,
+    "train": 5,
+    "margin": 5,
+    "constants": 5,
+    "": 6,
+    "checks": 7,
+    "experiments": 7,
+    "sweep": 8,
+    "audit": 8,
+    "strategies": 9,
+    "suite": 9,
+    "commands": 10,
+    "cli": 10,
+    "__main__": 11,
+}
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_imports_run_downward():
+    upward = [
+        f"{v} -> {w}"
+        for v, ws in graph().items()
+        for w in ws
+        if _room(v) != _room(w)
+        and _room(v) in FLOORS  # a room not drawn yet is checked once it is
+        and _room(w) in FLOORS
+        and FLOORS[_room(v)] <= FLOORS[_room(w)]
+    ]
+    assert upward == []
+
+
+def test_the_design_page_names_every_room():
+    page = (ROOT.parent / "docs" / "design.md").read_text(encoding="utf-8")
+    rooms = ({_room(m) for m in MODULES} & set(FLOORS)) - {"", "__main__", "_version"}
+    names = sorted(
+        {r + ("/" if _is_package(f"bnbounds.{r}") else ".py") for r in rooms}
+        | {
+            m.rpartition(".")[2] + ".py"
+            for m in MODULES
+            if m.startswith("bnbounds.checks.") or m.startswith("bnbounds.constants.")
+        }
+    )
+    assert [n for n in names if n not in page] == []

@@ -270,6 +270,8 @@ def test_f1_closed_form_is_the_supremum_over_a_and_c():
 ROWWISE = {
     "B.2.1-mult": ref_b21_mult,
     "B.2.1-add": ref_b21_add,
+    "B.2.1-mult-eq23": ref_b21_mult,
+    "B.2.1-add-eq23": ref_b21_add,
     "D.1.1": ref_d11,
     "D.1.2": ref_d12,
     "D.1.3": ref_d13,
@@ -288,7 +290,12 @@ SCALAR = {
     "F.1": ref_f1,
     "F.1-coarse": ref_f1,
 }
-MAX_OVER_ROWS = {"B.2.2": ref_b22, "B.2.3": ref_b23}
+MAX_OVER_ROWS = {
+    "B.2.2": ref_b22,
+    "B.2.3": ref_b23,
+    "B.2.2-eq23": ref_b22,
+    "B.2.3-eq23": ref_b23,
+}
 #: Gamma-ball claims: reference over examples i at the reported W' (index k), and
 #: whether the check takes the max (upper bounds) or the min (lower bounds) over i.
 OVER_GAMMA = {

@@ -1,6 +1,10 @@
-"""Theorem-level verdicts: every proof step of the paper's main results, audited.
+"""Theorem-level audit: proof steps as claims, mechanism runs of the theorems, width
+extrapolation, applicability on the paper's examples (see ``docs/audit.md`` and
+``docs/audit_mechanisms.md``).
 
-``bnbounds.audit`` loads SymPy (``import bnbounds`` does not). See ``docs/audit.md``.
+Submodules are imported by name (``bnbounds.audit.run``, ``bnbounds.audit.mechanism``,
+...); importing this package loads only the verdict vocabulary (no SymPy, no
+training code).
 """
 
 from __future__ import annotations

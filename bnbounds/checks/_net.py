@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _build as b
-from ._common import Sample, Stats, pos, relu
+from ._common import Sample, Stats, normalizers_of, pos, relu
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Net:
     def of(cls, st: Stats, a: Any, c: Any, V: Any, eps: Any, xp: Any) -> Net:
         a, c, V = xp.arr(a), xp.arr(c), xp.arr(V)
         Z = st.Xbar @ V.T
-        N = xp.sqrt(np.sum(Z * Z, axis=0) / st.n + eps)
+        N = normalizers_of(Z, st.n, eps, xp)
         H = Z * (c / N)[None, :]
         O = pos(
             np.asarray([[float(t) for t in row] for row in H])
@@ -112,7 +112,7 @@ def sample_gamma(
     gamma = gamma_raw if gamma_raw > 0 else 1e-12
     r_frac = float(b._pick(rng, (b.EDGE, rng.random()))) if r_frac is None else r_frac
     R = r_frac * evaluate_float(lemmas.R_MAX, {"gamma": gamma, "m": m, "eps_N": eps_N})
-    beta_V = 1.0 / (2.0 * eps_N)
+    beta_V = evaluate_float(lemmas.R_V, {"eps_N": eps_N})  # R_V = beta_V = 1/(2 eps_N)
     A2, C2, V2 = [net["a"]], [net["c"]], [net["V"]]
     for _ in range(max(0, k_prime - 1)):
         fu = float(rng.random() ** 0.5) if frac_U is None else frac_U

@@ -70,12 +70,16 @@ def sample_b2(
     xnorm: float | None = None,
     xmode: str | None = None,
     scale: float = b.EDGE,
+    eps_V: float | None = None,
+    max_row_norm: float | None = None,
 ) -> Sample:
     """A Lemma B.2 instance: data, V, V' with ``||V' - V|| = frac * beta_V``, x.
 
     ``eps_N = slack_N * max_j 1/N_j`` and ``eps_V = slack_V * max_j ||v_j||`` (the
-    tightest admissible constants at ``slack = 1``). ``frac > 1`` leaves the ball
-    (a hypothesis then fails, and the check says so).
+    tightest admissible constants at ``slack = 1``), unless the knob ``eps_V`` fixes
+    it; ``max_row_norm`` scales rows of V down to that norm (eq. (23) takes
+    ``eps_V = 2``). ``frac > 1`` leaves the ball (a hypothesis then fails, and the
+    check says so).
     """
     X, y = b.make_X(rng, kind=kind, n=n, d=d, scale=scale)
     dd = X.shape[1]
@@ -83,10 +87,14 @@ def sample_b2(
     adversarial = bool(rng.random() < 0.5) if adversarial is None else adversarial
     net = b.make_net(rng, m, dd, adversarial=adversarial, X=X)
     V = net["V"]
+    if max_row_norm is not None:
+        rn = np.linalg.norm(V, axis=1, keepdims=True)
+        V = np.where(rn > max_row_norm, V * (max_row_norm / np.maximum(rn, 1e-300)), V)
     eps = b.valid_eps(rng, X, V, eps)
     N = b.normalizers(X, V, eps)
     eps_N = float(slack_N * np.max(1.0 / N)) * b.ROUND_UP
-    eps_V = float(slack_V * np.max(np.linalg.norm(V, axis=1))) * b.ROUND_UP
+    if eps_V is None:
+        eps_V = float(slack_V * np.max(np.linalg.norm(V, axis=1))) * b.ROUND_UP
     c = float(rng.uniform(0.0, 0.99)) if c is None else float(c)
     beta_V = c / eps_N
     D = b.unit(rng, V.shape)
@@ -183,8 +191,8 @@ def lhs_b12(cl: Claim, s: Sample, xp: Any) -> Check:
     st = s.stats(xp)
     u, v = xp.arr(s["u"]), xp.arr(s["v"])
     eps = xp.num(s["eps"])
-    Nu = xp.sqrt(st.sigma_sq(u) + eps)
-    Nv = xp.sqrt(st.sigma_sq(v) + eps)
+    Nu = st.normalizers(u, eps, xp)
+    Nv = st.normalizers(v, eps, xp)
     return cl.check(
         abs(Nu - Nv),
         {"sigma_dist_uv": xp.sqrt(st.sigma_sq(u - v)), "eps": eps},
@@ -198,8 +206,8 @@ def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray,
     st = s.stats(xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     eps = xp.num(s["eps"])
-    N = xp.sqrt(st.sigma_sq(V) + eps)
-    N2 = xp.sqrt(st.sigma_sq(V2) + eps)
+    N = st.normalizers(V, eps, xp)
+    N2 = st.normalizers(V2, eps, xp)
     inputs = {
         "c": xp.num(s["c_b2"]),
         "eps_N": xp.num(s["eps_N"]),
@@ -343,6 +351,41 @@ def _b2(cid: str, lhs_fn: Any, what: str) -> Claim:
     )
 
 
+#: eps of the eq. (23) samples: up to 1e4, where eps_N = max_j 1/N_j < 1/9 (the proof
+#: of D.2 has no eps_N >= 1; the later copies of (23) assume it).
+EQ23_EPS = (0.0, 1e-3, 0.1, 1.0, 4.0, 100.0, 1e4)
+
+
+def sample_eq23(
+    rng: np.random.Generator, claim: str, *, eps: float | None = None, **knobs: Any
+) -> Sample:
+    """A Lemma B.2 instance with the constants of eq. (23): ``c = 1/2``, ``eps_V = 2``
+    (rows of V scaled to norm <= 2), ``beta_V = 1/(2 eps_N)``."""
+    eps = float(b._pick(rng, EQ23_EPS)) if eps is None else float(eps)
+    return sample_b2(
+        rng, claim, c=0.5, eps_V=2.0, max_row_norm=2.0 * b.EDGE, eps=eps, **knobs
+    )
+
+
+def _eq23_knobs(draw: Any, st: Any) -> dict:
+    k = b2_knobs(draw, st)
+    del k["c"]
+    k["eps"] = draw(st.sampled_from(EQ23_EPS))
+    return k
+
+
+def _eq23(cid: str, lhs_fn: Any, what: str) -> Claim:
+    return Claim(
+        lemmas.claim(cid),
+        "B",
+        "deterministic",
+        lhs_fn,
+        sample_eq23,
+        what + " (constants of eq. (23))",
+        knobs=_eq23_knobs,
+    )
+
+
 #: The claims of Appendix B (collected by :mod:`bnbounds.checks.catalog`).
 CLAIMS: tuple[Claim, ...] = (
     _b1("B.1.1-seminorm", lhs_b11_seminorm, "||v||_Sigma"),
@@ -353,4 +396,8 @@ CLAIMS: tuple[Claim, ...] = (
     _b2("B.2.1-add", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
     _b2("B.2.2", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
     _b2("B.2.3", lhs_b23, "max_j |<v_j / N_j, x>|"),
+    _eq23("B.2.1-mult-eq23", lhs_b21_mult, "1/N(v'_j), worst row j"),
+    _eq23("B.2.1-add-eq23", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
+    _eq23("B.2.2-eq23", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
+    _eq23("B.2.3-eq23", lhs_b23, "max_j |<v_j / N_j, x>|"),
 )

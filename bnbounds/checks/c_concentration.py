@@ -24,8 +24,9 @@ from ._common import Sample, relu, row_norms
 from .claim import Check, Claim
 
 #: Frequency configurations per claim and profile: each is run with its own draws.
-#: C.2-V: (d, delta) with m = floor(delta e^{d/8}), the largest width its hypothesis
-#: allows; the printed bound 1 + sqrt(2 ln(1/delta)/d) omits the union bound over m.
+#: C.2-V and C.2-inv: (d, delta) with m = floor(delta e^{d/8}), the largest width their
+#: hypothesis m <= delta e^{d/8} allows (where a max over m rows binds), up to
+#: m = 4051; the printed bound 1 + sqrt(2 ln(1/delta)/d) omits the union bound over m.
 CONFIGS: dict[str, list[dict[str, Any]]] = {
     "C.1": [
         {"n": 8, "d": 4, "m": 16, "delta": 0.05, "kind": "separable", "eps": 0.0},
@@ -37,11 +38,14 @@ CONFIGS: dict[str, list[dict[str, Any]]] = {
         {"d": 32, "delta": 0.5},
         {"d": 48, "delta": 0.3},
         {"d": 64, "delta": 0.1},
+        {"d": 72, "delta": 0.5},  # m = 4051
     ],
     "C.2-inv": [
         {"d": 24, "delta": 0.1},
         {"d": 2, "delta": 0.9},
         {"d": 40, "delta": 0.5},
+        {"d": 64, "delta": 0.5},  # m = 1490
+        {"d": 72, "delta": 0.1},  # m = 810
     ],
 }
 
@@ -85,7 +89,7 @@ def sample_init(
 def lhs_c1(cl: Claim, s: Sample, xp: Any) -> Check:
     st = s.stats(xp)
     a, V = xp.arr(s["a"]), xp.arr(s["V"])
-    N = xp.sqrt(st.sigma_sq(V) + xp.num(s["eps"]))
+    N = st.normalizers(V, xp.num(s["eps"]), xp)
     H = (st.Xbar @ V.T) / N[None, :]
     p = xp.arr(s["y"]) * (relu(H) @ a)
     inv = np.max(1 / N)

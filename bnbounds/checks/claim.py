@@ -248,6 +248,30 @@ def _rhs_mp(expr: Any, values: Mapping[str, Any], dps: int) -> Any:
         return mpmath.mpf(fn(*(_mpf(values[s.name]) for s in syms)))
 
 
+def evaluate_in(expr: Any, values: Mapping[str, Any], xp: Any) -> Any:
+    """A paper quantity (a SymPy expression of ``constants``) in backend ``xp``.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The quantity, from its one home in :mod:`bnbounds.constants`.
+    values : mapping
+        Inputs by symbol name.
+    xp : backend
+        :data:`~._common.F64` (a float) or :data:`~._common.MP` (an mpf at
+        :data:`~._common.MP_DPS` digits).
+
+    Returns
+    -------
+    float or mpmath.mpf
+    """
+    if xp is MP:
+        return _rhs_mp(expr, values, MP_DPS)
+    from ..constants._numeric import evaluate_float
+
+    return evaluate_float(expr, {k: float(v) for k, v in values.items()})
+
+
 def hypotheses_of(spec: Any, values: Mapping[str, Any]) -> tuple[tuple[str, bool], ...]:
     """Each hypothesis of ``spec`` whose inputs ``values`` has, evaluated there.
 

@@ -25,7 +25,7 @@ from . import _build as b
 from ._common import Sample, row_norms
 from ._net import Net, gamma_inputs, gamma_positive, sample_gamma
 from .b_normalization import _b2_common, _worst_row, b2_knobs, sample_b2
-from .claim import Check, Claim
+from .claim import Check, Claim, evaluate_in
 
 #: Frequency configurations (the runner draws initialisations for each).
 CONFIGS: dict[str, list[dict[str, Any]]] = {
@@ -115,9 +115,8 @@ def lhs_d15(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def _alpha(s: Sample, xp: Any) -> Any:
-    # alpha = R^2 / beta_V^2 with beta_V = 1/(2 eps_N) (the proofs of D.2, D.3)
-    eN, R = xp.num(s["eps_N"]), xp.num(s["R"])
-    return 4 * eN * eN * R * R
+    """``alpha = R^2 / beta_V^2``, ``beta_V = 1/(2 eps_N)`` (Lemma D.2; constants)."""
+    return evaluate_in(lemmas.ALPHA, {"eps_N": s["eps_N"], "R": s["R"]}, xp)
 
 
 def _over_gamma(cl: Claim, s: Sample, xp: Any, term: Any, worst: Any) -> Check:
@@ -126,7 +125,7 @@ def _over_gamma(cl: Claim, s: Sample, xp: Any, term: Any, worst: Any) -> Check:
     picks the worst example)."""
     st = s.stats(xp)
     V = xp.arr(s["V"])
-    N0 = xp.sqrt(st.sigma_sq(V) + xp.num(s["eps"]))
+    N0 = st.normalizers(V, xp.num(s["eps"]), xp)
     alpha = _alpha(s, xp)
     checks = []
     for k in range(s["a2"].shape[0]):

@@ -51,7 +51,7 @@ def _e1(cl: Claim, s: Sample, xp: Any, which: int) -> Check:
     """The worst W' of the sample; ``which`` = 0 (grad_U) or 1 (grad_V)."""
     st = s.stats(xp)
     V = xp.arr(s["V"])
-    N0 = xp.sqrt(st.sigma_sq(V) + xp.num(s["eps"]))
+    N0 = st.normalizers(V, xp.num(s["eps"]), xp)
     checks = []
     for k in range(s["a2"].shape[0]):
         vals = grad_norms(s, k, xp, st)[which]

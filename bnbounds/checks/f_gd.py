@@ -137,7 +137,7 @@ def f3_grad_sq(s: Sample, k: int, xp: Any, st: Any) -> tuple:
 def _f3(cl: Claim, s: Sample, xp: Any, which: int) -> Check:
     st = s.stats(xp)
     V = xp.arr(s["V"])
-    N0 = xp.sqrt(st.sigma_sq(V) + xp.num(s["eps"]))
+    N0 = st.normalizers(V, xp.num(s["eps"]), xp)
     checks = []
     for k in range(s["a2"].shape[0]):
         g = f3_grad_sq(s, k, xp, st)

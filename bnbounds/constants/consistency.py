@@ -30,7 +30,7 @@ import sympy as sp
 
 from . import symbols as S
 from ._numeric import as_number, evaluate, to_jsonable
-from .lemmas import b2_general, b2_printed, b2_proof_beta_Pi
+from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
 from .theorems import ETA, M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
 
 __all__ = [
@@ -210,7 +210,7 @@ def instantiation_checks() -> tuple[InstantiationCheck, ...]:
                 f"R_V/{src.split()[1]}",
                 src,
                 "R_V = beta_V",
-                1 / (2 * e),
+                R_V,
                 e / 2,
                 "==",
                 e,

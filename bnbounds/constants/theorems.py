@@ -37,6 +37,7 @@ from ._numeric import (
     to_jsonable,
     to_mpf,
 )
+from .lemmas import R_MAX, R_V
 
 __all__ = [
     "VARIANTS",
@@ -62,8 +63,8 @@ M_MAX = delta * sp.exp(d / 8)
 #: Step size, all four printings.
 ETA = 1 / (28 * e * g ** sp.Rational(2, 3) * m**third)
 #: Radius of Theorem E.5 / F.4 ("Set radii"), = movement bound of Theorem 2.1.
-R_SGD = g**third * m ** sp.Rational(1, 6) / (27 * e)
-R_V_EXPR = 1 / (2 * e)
+R_SGD = R_MAX  # gamma^(1/3) m^(1/6) / (27 eps_N): one home, constants.lemmas
+R_V_EXPR = R_V  # 1/(2 eps_N): one home, constants.lemmas
 #: Smallest width with R_SGD >= 8 (hypothesis R in [8, ...] of Lemma D.3).
 M_R8 = (216 * e) ** 6 / g**2
 
