@@ -291,3 +291,46 @@ def test_cli_one_step_and_bad_input(capsys):
     assert out["verdict"] == "fails"
     assert cli.main(["audit", "--step", "no/such-step"]) == 2
     assert "no/such-step" in capsys.readouterr().err
+
+
+def test_a_failing_mechanism_check_overrides_a_passing_step():
+    """Simulation of the very quantity a step bounds contradicts it: the step fails."""
+    e = S.eps_N
+    chain = {
+        "T/one": ProofStep(
+            "T/one",
+            "test",
+            "3 eps^2 <= 5 eps^2",
+            3 * e**2,
+            5 * e**2,
+            (Var("eps_N", 1, 10),),
+            theorems=("2.1",),
+            lemma="T",
+            mechanism=True,
+        ),
+        "T/two": ProofStep(
+            "T/two",
+            "test",
+            "eps^2 <= 2 eps^2",
+            e**2,
+            2 * e**2,
+            (Var("eps_N", 1, 10),),
+            theorems=("2.1",),
+            lemma="T",
+        ),
+    }
+    checks = (
+        {
+            "id": "T/mech-one",
+            "verdict": "fails",
+            "depends_on": ["T/one"],
+            "region": "at every width",
+        },
+        {"id": "T/mech-two", "verdict": "holds-numerically", "depends_on": ["T/two"]},
+    )
+    results, tv = audit_chain("2.1", steps=chain, repairs=(), mechanisms=checks)
+    got = {r.id: (r.verdict, r.method) for r in results}
+    assert got["T/one"] == ("fails", "mechanism")
+    assert got["T/two"] == ("proved", "constant")
+    assert tv.first_failing == ("T/one",)
+    assert tv.status == "not-proved"

@@ -38,6 +38,7 @@ from ..constants.proofs import (
     THEOREM_CHAINS,
     ProofStep,
     Repair,
+    resolve,
 )
 from .steps import PROFILES, StepResult, audit_step
 from .verdicts import FAILING, check_verdict
@@ -276,7 +277,11 @@ def audit_chain(
     for mc in mechanisms:
         d = mc.to_dict() if hasattr(mc, "to_dict") else dict(mc)
         mech_dicts.append(d)
-        for sid in d.get("depends_on", ()):
+        for sid in [
+            r
+            for dep in d.get("depends_on", ())
+            for r in ((dep,) if dep in results else resolve(dep))
+        ]:
             if sid in results:
                 r = results[sid]
                 ev = dict(r.evidence)
@@ -324,12 +329,25 @@ def audit_chain(
     after = run(rep_steps, choices or None) if repairs else dict(results)
     for f in _objects_findings(rep_steps, theorem):
         after[f.id] = f
-    for (
-        sid,
-        r,
-    ) in results.items():  # a failing mechanism check is not repaired by algebra
-        if r.method == "mechanism" and sid in after:
+    # a failing mechanism check is not repaired by algebra; but the runs used the
+    # printed step size, so after a step-size repair their verdict is stale
+    eta_changed = any(rp.kind == "step-size" for rp in repairs)
+    for sid, r in results.items():
+        if r.method != "mechanism" or sid not in after:
+            continue
+        if not eta_changed:
             after[sid] = r
+            continue
+        after[sid] = _replace(
+            after[sid],
+            verdict="not-determined",
+            method="mechanism",
+            evidence={
+                **after[sid].evidence,
+                "why": "the mechanism runs that failed used the printed step size; "
+                "the repaired step size was not run",
+            },
+        )
     still = tuple(k for k, r in after.items() if r.verdict in FAILING)
     still_unproved = tuple(
         k
@@ -409,11 +427,13 @@ def audit(
     all_steps: list[StepResult] = []
     verdicts = []
     mstatus = []
+    mech_objects: dict = {}
     for th in todo:
         mechs: tuple = ()
         if run_mechanisms and th in ("2.1", "2.2"):
             mechs, why = _mechanisms(th, profile, seed, None)
             mstatus.append(f"{th}: {why}")
+            mech_objects[th] = mechs
         res, tv = audit_chain(
             th, profile=profile, seed=seed, mechanisms=mechs, progress=progress
         )
@@ -435,4 +455,5 @@ def audit(
         seed,
         time.perf_counter() - t0,
         mechanism_status="; ".join(mstatus),
+        extra={"mechanism_objects": mech_objects},
     )

@@ -39,6 +39,7 @@ from .lemmas import M_MIN_LEMMA, R_MAX, b2_general, b2_printed, b2_proof_beta_Pi
 from .theorems import ETA, M_MIN, M_R8
 
 __all__ = [
+    "ALIASES",
     "CHOICES",
     "GAMMA_MAX",
     "OVER",
@@ -50,6 +51,7 @@ __all__ = [
     "Repair",
     "Var",
     "proof_step",
+    "resolve",
 ]
 
 e, g, m, n, t, delta, d = S.eps_N, S.gamma, S.m, S.n, S.t, S.delta, S.d
@@ -1439,6 +1441,41 @@ THEOREM_CHAINS: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
         for th in ("2.1", "2.2", "1.1")
     }
 )
+
+
+#: Other names of steps (the ids the mechanism checks of :mod:`bnbounds.audit.mechanism`
+#: list in their ``depends_on``) -> the registry's ids. ``()``: a result the registry
+#: does not audit as an inequality (Corollary E.3, Lemmas F.1, F.2: see docs/audit.md).
+ALIASES: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
+    {
+        "E.5/R8-term1": ("E.5/eq51-term1",),
+        "F.4/R8-term1": ("F.4/eq67-term1",),
+        "E.5/R-sum": ("E.5/exit",),
+        "F.4/R-sum": ("F.4/exit",),
+        "E.5/eq40": ("E.5/exit",),
+        "F.4/eq57": ("F.4/exit",),
+        "E.5/eq50": ("E.5/perceptron",),
+        "F.4/eq66": ("F.4/perceptron",),
+        "E.5/eq51": ("E.5/eq51-term1", "E.5/eq51-term2"),
+        "F.4/eq67": ("F.4/eq67-term1", "F.4/eq67-term2"),
+        "D.3/alignment": ("D.3.1/statement",),
+        "E.1-V": ("E.1-V/R>=8",),
+        "F.3-V": ("F.3-V/R>=8",),
+        "F.4/rho": ("F.4/eq70",),
+        "F.4/H-max-dloss": ("F.4/class-membership",),
+        "F.4/inf-mean-dloss": ("F.4/sum-dloss",),
+        "E.3": (),
+        "F.1": (),
+        "F.2": (),
+    }
+)
+
+
+def resolve(step_id: str) -> tuple[str, ...]:
+    """Registry ids a step id (or one of its :data:`ALIASES`) names."""
+    if step_id in PROOF_STEPS:
+        return (step_id,)
+    return ALIASES.get(step_id, ())
 
 
 def proof_step(step_id: str) -> ProofStep:
