@@ -514,6 +514,7 @@ def test_import_read_only_install_without_home(tmp_path):
         "NUMBA_CACHE_DIR": str(blocker / "numba"),
         "PYTHONPATH": str(dst.parent),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "EXPECT_AT": str(dst),
     }
     env.pop("BNBOUNDS_NUMBA_CACHE", None)
     code = textwrap.dedent(
@@ -523,11 +524,11 @@ def test_import_read_only_install_without_home(tmp_path):
             warnings.simplefilter("always")
             import bnbounds
             from bnbounds import _config
-        assert bnbounds.__file__.startswith(%r), bnbounds.__file__
+        import os
+        assert bnbounds.__file__.startswith(os.environ["EXPECT_AT"]), bnbounds.__file__
         print("cache", _config.CACHE)
         print("warnings", sum("Numba cache" in str(x.message) for x in w))
         """
-        % str(dst)
     )
     r = subprocess.run(
         [sys.executable, "-c", code],
@@ -585,3 +586,22 @@ def test_wheel_ships_py_typed_and_the_digits(tmp_path):
     meta = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
     assert "Requires-Dist: matplotlib" in text
+
+
+@pytest.mark.slow
+def test_installed_suite_leaves_nothing_in_the_working_directory(tmp_path):
+    """`pytest --pyargs bnbounds.suite` from a user's folder, with Hypothesis's own
+    default profile (200 ms deadline, a database in .hypothesis/): the suite's
+    settings apply (no deadline, no database) and the folder stays empty."""
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "default"}
+    for k in ("HYPOTHESIS_STORAGE_DIRECTORY", "BNBOUNDS_HYPOTHESIS_DATABASE", "CI"):
+        env.pop(k, None)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "--pyargs", "bnbounds.suite", "-k", "B.1.2 or B.2.2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=CHILD_TIMEOUT,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "2 passed" in r.stdout
+    assert sorted(os.listdir(tmp_path)) == []

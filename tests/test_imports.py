@@ -156,8 +156,9 @@ FLOORS = {
     "_config": 0,
     "_validation": 0,
     "_json": 0,
-    "_io": 0,
-    "_progress": 0,
+    "_signals": 0,
+    "_io": 1,  # its errors derive from _validation's BNBoundsError
+    "_progress": 1,
     "_version": 0,
     "_kernels": 1,
     "data": 2,

@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="folder with CIFAR-10 python batches (data_batch_1..5); "
-        "default: scikit-learn's bundled digits, 5 (+1) vs 3 (-1)",
+        "default: the bundled handwritten digits, 5 (+1) vs 3 (-1)",
     )
     f.add_argument(
         "--n", type=integer("--n", 2), default=1000, help="CIFAR subset size"

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._args import integer
+
 
 def _flag(name: str) -> str:
     return "--" + name.lower().replace("_", "-")
@@ -68,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         )
         q.add_argument(
             "--workers",
-            type=int,
+            type=integer("--workers", 1),
             default=None,
             help="local-cluster worker processes (default: the CPUs available)",
         )
@@ -161,6 +163,11 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None
         else Path("results") / f"sweep_{args.experiment}"
     )
+    from .._io import check_output
+
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file; expected a directory")
+    check_output(out / "cells" / "cell.json", what="--out")  # before any work
     with _Bar(args.experiment) as bar:
         res = run_sweep(
             args.experiment,
