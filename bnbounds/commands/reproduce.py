@@ -54,7 +54,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "default: the bundled handwritten digits, 5 (+1) vs 3 (-1)",
     )
     f.add_argument(
-        "--n", type=integer("--n", 2), default=1000, help="CIFAR subset size"
+        "--cifar-like",
+        action="store_true",
+        help="use the synthetic CIFAR-shaped set (datasets.cifar_like, n x 3072)",
+    )
+    f.add_argument(
+        "--n",
+        type=integer("--n", 2),
+        default=1000,
+        help="CIFAR subset / synthetic set size",
     )
     f.add_argument(
         "--digits",
@@ -63,7 +71,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="the digits pair pos,neg (default 5,3)",
     )
     f.add_argument(
-        "--widths", type=integers("--widths", 1), default=[32, 64, 128, 256, 512]
+        "--widths",
+        type=integers("--widths", 1),
+        default=None,
+        help="default: powers of two from ~n/4 to ~4n (where the features first "
+        "separate the points)",
     )
     f.add_argument("--seeds", type=integer("--seeds", 1), default=5)
     f.add_argument(
@@ -73,10 +85,29 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="Adam steps per network",
     )
     f.add_argument(
-        "--lr", type=real("--lr", minimum=0.0, strict_min=True), default=0.01
+        "--lr",
+        type=real("--lr", minimum=0.0, strict_min=True),
+        default=None,
+        help="Adam step size (default 0.01; with --paper 0.1 .. 0.01 by width)",
     )
     f.add_argument("--eps", type=real("--eps", minimum=0.0), default=0.0)
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
+    f.add_argument(
+        "--exact-only",
+        action="store_true",
+        help="only the exact frozen-V margins (no reference networks)",
+    )
+    f.add_argument(
+        "--paper",
+        action="store_true",
+        help="the paper's settings (App. A.2): n = 1000, 5 seeds, 10^4 Adam steps, "
+        "lr 0.1 .. 0.01 by width; prints the predicted time first",
+    )
+    f.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the predicted time (a short timed probe) and exit",
+    )
 
     r = ex.add_parser("rates", help="test error against t for GD and SGD")
     r.add_argument(
@@ -163,9 +194,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _figure1(args: argparse.Namespace) -> int:
-    from ..experiments.figure1 import plot_figure1, run_figure1
+    from ..experiments.figure1 import (
+        PAPER_N,
+        PAPER_SEEDS,
+        PAPER_STEPS,
+        default_widths,
+        estimate_figure1,
+        paper_learning_rates,
+        plot_figure1,
+        run_figure1,
+    )
 
-    if args.cifar_dir is not None:
+    if args.paper:
+        args.n, args.seeds, args.steps = PAPER_N, PAPER_SEEDS, PAPER_STEPS
+    if args.cifar_like:
+        from ..datasets import cifar_like
+
+        data = cifar_like(args.n, 3072, rng=args.seed)
+        name = f"CIFAR-shaped synthetic (n={data.n})"
+        stem = "figure1_cifar_like"
+    elif args.cifar_dir is not None:
         from ..experiments.cifar import load_cifar_cats_dogs
 
         data = load_cifar_cats_dogs(args.cifar_dir, n=args.n, rng=args.seed)
@@ -181,16 +229,52 @@ def _figure1(args: argparse.Namespace) -> int:
         stem = f"figure1_digits{args.digits[0]}v{args.digits[1]}"
     _precheck(args.out, [f"{stem}.csv", f"{stem}_summary.csv", f"{stem}.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
-    bar = _Progress(len(args.widths) * len(seeds), "figure1")
+    widths = args.widths if args.widths is not None else list(default_widths(data.n))
+    if args.lr is not None:
+        lr = args.lr
+    else:
+        lr = list(paper_learning_rates(widths)) if args.paper else 0.01
+    move_v = not (args.no_move_v or args.exact_only)
+    if args.paper or args.estimate:
+        est = estimate_figure1(
+            data,
+            widths,
+            seeds,
+            steps=args.steps,
+            eps=args.eps,
+            move_V=move_v,
+            adam=not args.exact_only,
+        )
+        print(
+            f"figure1 on {name}: widths {widths}, {len(seeds)} seeds, "
+            f"{args.steps} steps; predicted {_duration(est.seconds)} "
+            f"(probe took {est.probe_seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        if args.estimate:
+            if args.json:
+                print(json.dumps(est.to_dict(), indent=2))
+            else:
+                for w in est.per_width:
+                    print(
+                        f"  m = {w['m']:>5}: {w['cell_seconds']:9.1f} s a seed "
+                        f"(exact {w['exact']:.1f}, frozen Adam "
+                        f"{w['frozen_adam']:.1f}, moving V {w['moving_v']:.1f})"
+                    )
+                print(f"  total {_duration(est.seconds)}")
+            return 0
+    bar = _Progress(len(widths) * len(seeds), "figure1")
     res = run_figure1(
         data,
-        args.widths,
+        widths,
         seeds,
         data_name=name,
         steps=args.steps,
-        lr=args.lr,
+        lr=lr,
         eps=args.eps,
-        move_V=not args.no_move_v,
+        move_V=move_v,
+        adam=not args.exact_only,
         progress=bar,
     )
     _write_set(
@@ -208,18 +292,38 @@ def _figure1(args: argparse.Namespace) -> int:
     )
     print(
         f"  {'m':>5} {'gamma_a':>19} {'gamma_c':>19} {'gamma':>19} {'g/g_lin':>8} "
-        f"{'A1.2':>5} {'no-BN gamma':>19}"
+        f"{'A1.2':>5} {'no-BN gamma':>19} {'sep':>5} {'s':>7}"
     )
     for s in res.summary:
+        sep = f"{s['separable_seeds']}/{s['seeds']}"
+        if s["separable_seeds"] == 0:
+            print(
+                f"  {s['m']:>5} not separable at this width (hard margin 0 for every "
+                f"seed) {'':>20} {sep:>5}"
+            )
+            continue
         print(
             f"  {s['m']:>5} {s['gamma_a_mean']:>10.5f} +-{s['gamma_a_2se']:<7.5f}"
             f"{s['gamma_c_mean']:>10.5f} +-{s['gamma_c_2se']:<7.5f}"
             f"{s['gamma_mean']:>10.5f} +-{s['gamma_2se']:<7.5f}"
             f"{s['gamma_over_linear']:>8.3f} {'yes' if s['all_hold'] else 'no':>5} "
-            f"{s['nobn_gamma_mean']:>10.5f} +-{s['nobn_gamma_2se']:<7.5f}"
+            f"{s['nobn_gamma_mean']:>10.5f} +-{s['nobn_gamma_2se']:<7.5f} {sep:>5} "
+            f"{s['seconds_mean']:>7.1f}"
         )
+    print(
+        "  (means over the seeds whose features separate the points; sep = how "
+        f"many; s = seconds a cell; {res.seconds:.1f} s in all)"
+    )
     print(f"  wrote {args.out / stem}.png, .csv, _summary.csv")
     return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _rates(args: argparse.Namespace) -> int:
