@@ -26,6 +26,8 @@ FREE = ("V2", "x", "u", "v", "Vbar", "a2", "c2", "Vc")
 
 @dataclass(frozen=True)
 class HuntResult:
+    """The best sample a hunt found, with its float64 and (if > 1) mpmath checks."""
+
     claim: str
     best: Check
     sample: Sample
@@ -42,10 +44,27 @@ def hunt(
     seed: int = 0,
     progress: Callable[..., None] | None = None,
 ) -> HuntResult:
-    """Restarts, then a random local search from the ``keep`` best; see the module.
+    """Search for a violation of ``claim``: random restarts, then a (1+1) search.
 
-    ``progress(label, advance)`` (:mod:`bnbounds._progress`) counts evaluations:
-    ``restarts + keep * steps`` at most.
+    Parameters
+    ----------
+    claim : Claim
+        The record.
+    restarts : int, default 200
+        Random samples (seeded ``seed, seed + 1, ...``).
+    steps : int, default 200
+        Moves of the (1+1) search from each of the ``keep`` best samples.
+    keep : int, default 4
+        How many of the best admissible samples to improve.
+    seed : int, default 0
+        Seed of the samples and of the search.
+    progress : callable, optional
+        ``progress(label, advance)`` (:mod:`bnbounds._progress`), once per
+        evaluation: ``restarts + keep * steps`` at most.
+
+    Returns
+    -------
+    HuntResult
     """
     for name, value, low in (("restarts", restarts, 1), ("steps", steps, 0)):
         if (
