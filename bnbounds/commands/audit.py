@@ -25,6 +25,8 @@ import json
 import sys
 from typing import Any
 
+from ._help import HelpFormatter, epilog
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -35,10 +37,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Proposition 1.1 (Appendix G): symbolic verdicts, an adversarial search, "
             "certified witnesses, repairs, and the mechanism checks (training runs)."
         ),
+        epilog=epilog(
+            {0: "the audit ran (whatever the verdicts)"},
+            "bnbounds audit --theorem 2.1 --json audit.json --markdown audit.md",
+        ),
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("--theorem", choices=("2.1", "2.2", "1.1", "all"), default="all")
-    p.add_argument("--profile", choices=("quick", "thorough"), default="quick")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--theorem",
+        choices=("2.1", "2.2", "1.1", "all"),
+        default="all",
+        help="Theorem 2.1, 2.2, Proposition 1.1 or all",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("quick", "thorough"),
+        default="quick",
+        help="samples per step: quick (seconds) or thorough",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled instances")
     p.add_argument(
         "--step", default=None, help="audit only this step id (e.g. E.5/eq51-term1)"
     )
@@ -60,7 +77,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--cifar-dir", default=None, help="CIFAR-10 directory for the applicability map"
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
