@@ -598,7 +598,7 @@ def test_installed_suite_leaves_nothing_in_the_working_directory(tmp_path):
         env.pop(k, None)
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "--pyargs", "bnbounds.suite", "-k", "B.1.2 or B.2.2"],
+         "--pyargs", "bnbounds.suite", "-k", "B.1.2 or (B.2.2 and not eq23)"],
         cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=CHILD_TIMEOUT,
     )  # fmt: skip

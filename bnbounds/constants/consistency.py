@@ -108,6 +108,7 @@ class InstantiationCheck:
     note: str = ""
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "id": self.id,
             "source": self.source,
@@ -553,6 +554,7 @@ class VariantDifference:
     note: str = ""
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "theorem": self.theorem,
             "quantity": self.quantity,
@@ -627,6 +629,7 @@ class Prop11:
     source: str = "Proposition 1.1; Appendix G"
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {k: to_jsonable(v) for k, v in self.__dict__.items()}
 
 
@@ -666,6 +669,7 @@ class ConsistencyReport:
         return tuple(r for r in self.instantiations if r.implied is not True)
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "instantiations": [r.to_dict() for r in self.instantiations],
             "steps": [r.to_dict() for r in self.steps],
