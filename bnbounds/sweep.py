@@ -14,10 +14,10 @@ depend on the scheduling, the worker count or the order in which cells finish.
 * ``scheduler="tcp://HOST:PORT"``: an existing cluster (its workers need bnbounds);
 * ``scheduler="inline"``: every cell in this process, one after another (no Dask).
 
-Every cell runs with one Numba thread and one BLAS thread (the worker environment
-sets ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
-``MKL_NUM_THREADS`` to 1 for a local cluster, and the cell itself is run under
-``threadpoolctl.threadpool_limits(1)`` and one Numba thread on any scheduler), so
+Every cell runs with one Numba thread and one BLAS thread (the worker processes of
+a local cluster are spawned with ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to 1, and on any scheduler the
+cell itself runs under ``threadpoolctl.threadpool_limits(1)`` and one Numba thread), so
 two workers on two cores do not oversubscribe them and the floating-point results
 are the same as the inline run's.
 
@@ -301,6 +301,8 @@ def _figure1_summary(tables):
         for k in FIGURE1_SUMMARY_KEYS:
             s[f"{k}_mean"], s[f"{k}_2se"] = mean_2se([r[k] for r in sel])
         s["all_hold"] = all(bool(r["assumption_1_2_holds"]) for r in sel)
+        # a hard margin of 0: the features do not separate the points at this width
+        s["separable"] = sum(r["gamma"] > 0 for r in sel)
         out.append(s)
     return {"figure1_summary": out}
 
@@ -681,7 +683,11 @@ def worker_threads() -> dict[str, Any]:
     import numba
 
     with _one_thread():
-        info: dict[str, Any] = {"numba": numba.get_num_threads()}
+        info: dict[str, Any] = {
+            "numba": numba.get_num_threads(),
+            # the size of Numba's pool, read from the environment at import
+            "numba_pool": numba.config.NUMBA_NUM_THREADS,
+        }
         try:
             from threadpoolctl import threadpool_info
 
@@ -898,21 +904,59 @@ def _key_row(key: dict, seed: int, row: dict) -> dict:
 
 
 # ------------------------------------------------------------------ schedulers
-def _local_cluster(workers: int):
+@contextlib.contextmanager
+def _restored_environment() -> Iterator[None]:
+    """``os.environ`` of this process restored exactly when the block ends.
+
+    A Nanny writes its ``distributed.nanny.pre-spawn-environ`` into the environment
+    of the process that runs it (here: the sweep's), so that the worker it spawns
+    inherits it; left there, ``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED`` and the like
+    would leak into everything this process starts afterwards.
+    """
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        for k in set(os.environ) - set(saved):
+            del os.environ[k]
+        for k, v in saved.items():
+            if os.environ.get(k) != v:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _local_cluster(workers: int) -> Iterator[Any]:
+    """A LocalCluster of ``workers`` one-thread processes on 127.0.0.1, no dashboard.
+
+    The thread environment (:data:`WORKER_ENV`) goes into the Nanny's
+    *pre-spawn* environment: a worker inherits the environment of the moment it
+    is spawned, so it imports NumPy and Numba with one thread. Not the Nanny's
+    ``env=``: that is applied after the worker process has imported its main module
+    (bnbounds, hence Numba, when the sweep runs from ``bnbounds sweep`` or a
+    script), and Numba refuses a ``NUMBA_NUM_THREADS`` that changes after its
+    threads were launched. This process's own environment is restored afterwards.
+    """
     import logging
 
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-        silence_logs=logging.ERROR,
-        env=dict(WORKER_ENV),
-    )
+    key = "distributed.nanny.pre-spawn-environ"
+    pre = {**(dask.config.get(key, default=None) or {}), **WORKER_ENV}
+    with (
+        _restored_environment(),
+        dask.config.set({key: pre}),
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+    ):
+        yield cluster
 
 
 def _import_distributed():

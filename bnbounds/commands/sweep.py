@@ -12,10 +12,11 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._args import integer
+from . import _args
 
 
 def _flag(name: str) -> str:
@@ -26,6 +27,19 @@ def _show(default: Any) -> str:
     if isinstance(default, tuple):
         return ",".join(str(v) for v in default)
     return "all" if default is None else str(default)
+
+
+def _parser(flag: str, default: Any) -> Callable[[str], Any]:
+    """The argparse type of an option, from its default: numbers are parsed as
+    everywhere on the command line (:mod:`bnbounds.commands._args`); ranges and
+    everything else are checked by the API (``bnbounds.sweep``) before any work."""
+    if isinstance(default, tuple) and all(isinstance(v, int) for v in default):
+        return _args.integers(flag)
+    if isinstance(default, int):
+        return _args.integer(flag)
+    if isinstance(default, float):
+        return _args.real(flag)
+    return str
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -58,6 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                 q.add_argument(
                     _flag(name),
                     dest=name,
+                    type=_parser(_flag(name), default),
                     default=None,
                     metavar="VALUE",
                     help=f"(default {_show(default)})",
@@ -70,7 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         )
         q.add_argument(
             "--workers",
-            type=integer("--workers", 1),
+            type=_args.integer("--workers", 1),
             default=None,
             help="local-cluster worker processes (default: the CPUs available)",
         )
