@@ -464,7 +464,12 @@ def train_reference_network(
     steps = int(steps)
     if steps < 0:
         raise BNBoundsValueError(f"steps is {steps}; expected an integer >= 0")
-    basis = data.basis
+    # The thin SVD behind data.basis (once per data set) on one BLAS thread: LAPACK's
+    # threads synchronise per panel, and on the loaded 2-core machine two threads
+    # took minutes where one takes seconds (n = 1000, d = 3072), as for the QR in
+    # linear._gram_factor.
+    with threadpool_limits(1, "blas"):
+        basis = data.basis
     T = np.asarray(basis.T, dtype=np.float64)  # (n, r)
     Wb = np.asarray(basis.W, dtype=np.float64)  # (d, r)
     y = np.ascontiguousarray(data.y, dtype=np.float64)
