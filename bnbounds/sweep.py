@@ -243,12 +243,25 @@ class Experiment:
 
 # figure1: cells = width x replicate; each cell is run_figure1 on one (m, seed).
 @functools.lru_cache(maxsize=4)
-def _figure1_data(cifar_dir: str | None, n: int, digits: tuple[int, ...], seed: int):
+def _figure1_data(
+    cifar_dir: str | None,
+    cifar_like: bool,
+    n: int,
+    digits: tuple[int, ...],
+    seed: int,
+):
+    if cifar_dir is not None and cifar_like:
+        raise SweepError("cifar_dir and cifar_like are both given; expected one")
     if cifar_dir is not None:
         from .experiments.cifar import load_cifar_cats_dogs
 
         data = load_cifar_cats_dogs(cifar_dir, n=n, rng=seed)
         return data, f"CIFAR-10 cats vs dogs (n={data.n})"
+    if cifar_like:
+        from .datasets import cifar_like as make
+
+        data = make(n, 3072, rng=seed)
+        return data, f"synthetic CIFAR-like (n={data.n}, d=3072)"
     from .datasets import load_digits_pair
 
     if len(digits) != 2:
@@ -257,14 +270,29 @@ def _figure1_data(cifar_dir: str | None, n: int, digits: tuple[int, ...], seed: 
     return data, f"digits {digits[0]} vs {digits[1]} (n={data.n})"
 
 
+def _data_of(o: Mapping[str, Any]):
+    return _figure1_data(
+        o["cifar_dir"], o["cifar_like"], o["n"], o["digits"], o["data_seed"]
+    )
+
+
 def _figure1_cells(o: Mapping[str, Any]) -> list[dict[str, Any]]:
+    widths = o["widths"]
+    if widths is None:  # run_figure1's default: chosen from n (default_widths)
+        from .experiments.figure1 import default_widths
+
+        widths = default_widths(_data_of(o)[0].n)
+    return [{"m": m, "replicate": r} for m in widths for r in range(o["seeds"])]
+
+
+def _width_cells(o: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"m": m, "replicate": r} for m in o["widths"] for r in range(o["seeds"])]
 
 
 def _figure1_run(key, seed, o) -> dict[str, list[dict]]:
     from .experiments.figure1 import run_figure1
 
-    data, name = _figure1_data(o["cifar_dir"], o["n"], o["digits"], o["data_seed"])
+    data, name = _data_of(o)
     res = run_figure1(
         data,
         widths=(key["m"],),
@@ -274,6 +302,7 @@ def _figure1_run(key, seed, o) -> dict[str, list[dict]]:
         lr=o["lr"],
         eps=o["eps"],
         move_V=o["move_V"],
+        adam=o["adam"],
     )
     rows = [
         {
@@ -302,7 +331,7 @@ def _figure1_summary(tables):
             s[f"{k}_mean"], s[f"{k}_2se"] = mean_2se([r[k] for r in sel])
         s["all_hold"] = all(bool(r["assumption_1_2_holds"]) for r in sel)
         # a hard margin of 0: the features do not separate the points at this width
-        s["separable"] = sum(r["gamma"] > 0 for r in sel)
+        s["separable"] = sum(bool(r.get("separable", r["gamma"] > 0)) for r in sel)
         out.append(s)
     return {"figure1_summary": out}
 
@@ -555,14 +584,16 @@ EXPERIMENTS: dict[str, Experiment] = {
             "figure1",
             "Figure 1 (App. A): one cell per width x seed (run_figure1 on one run)",
             {
-                "widths": ((32, 64, 128, 256, 512), _ints),
+                "widths": (None, _ints),
                 "seeds": (5, _int),
                 "steps": (1000, _nonneg),
                 "lr": (0.01, _pos),
                 "eps": (0.0, _float),
                 "move_V": (True, _bool),
+                "adam": (True, _bool),
                 "digits": ((5, 3), functools.partial(_ints, minimum=0)),
                 "cifar_dir": (None, _path),
+                "cifar_like": (False, _bool),
                 "n": (1000, _n),
                 "data_seed": (0, _nonneg),
             },
@@ -584,7 +615,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                 "eta_scale": (1.0, _pos),
                 "data_seed": (0, _nonneg),
             },
-            _figure1_cells,  # the same width x replicate grid
+            _width_cells,
             _rates_run,
         ),
         Experiment(
@@ -951,8 +982,12 @@ def _local_cluster(workers: int) -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
+            # no dashboard; the HTTP servers (health, metrics) that scheduler and
+            # workers start anyway listen on a free port of 127.0.0.1 (not on
+            # :8787 of every interface, which another cluster may hold)
             dashboard_address=None,
-            worker_dashboard_address=None,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            worker_dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as cluster,
     ):

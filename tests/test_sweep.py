@@ -160,6 +160,46 @@ def test_inline_sweep_writes_tidy_tables_and_skips_finished_cells(
     assert [float(r["gamma_a"]) for r in csv_rows] == [r["gamma_a"] for r in rows]
 
 
+@pytest.mark.slow
+def test_figure1_and_rates_cells_are_the_experiments_at_the_cell_seed(tmp_path):
+    from bnbounds.datasets import load_digits_pair
+    from bnbounds.experiments.figure1 import run_figure1
+
+    fig = run_sweep(
+        "figure1",
+        out=tmp_path / "f",
+        scheduler="inline",
+        widths=(16,),
+        seeds=2,
+        steps=5,
+    )
+    rows = read_table(fig.tables["figure1"])
+    assert [r["replicate"] for r in rows] == [0, 1]
+    # a cell is run_figure1 on its own (m, seed): the same numbers as a direct call
+    direct = run_figure1(
+        load_digits_pair(5, 3), widths=(16,), seeds=(rows[1]["seed"],), steps=5
+    )
+    assert rows[1]["gamma"] == direct.rows[0]["gamma"]
+    assert rows[1]["gamma_linear"] == direct.gamma_linear
+    (summary,) = read_table(fig.tables["figure1_summary"])
+    assert summary["seeds"] == 2
+
+    rates = run_sweep(
+        "rates",
+        out=tmp_path / "r",
+        scheduler="inline",
+        widths=(64,),
+        n=60,
+        d=4,
+        margin=0.2,
+        gd_steps=20,
+        eta=0.1,
+    )
+    rows = read_table(rates.tables["rates"])
+    assert [r["method"] for r in rows] == ["gd", "sgd"]
+    assert all(r["m"] == 64 for r in rows)
+
+
 def test_a_store_of_another_grid_is_refused(dyadic_inline):
     with pytest.raises(SweepError, match="holds a sweep of 'dyadic'"):
         run_sweep(

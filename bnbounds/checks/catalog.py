@@ -152,8 +152,10 @@ def select(prefix: str | None = None) -> list[Claim]:
 
 
 def resolve(claims: Any = None) -> list[Claim]:
-    """The records ``claims`` names: ``None`` (all), an id or prefix, or a sequence of
-    ids, prefixes and :class:`~.claim.Claim` records.
+    """The records that ``claims`` names.
+
+    ``None`` (all), an id or prefix, or a sequence of ids, prefixes and
+    :class:`~.claim.Claim` records.
 
     Parameters
     ----------

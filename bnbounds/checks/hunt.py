@@ -24,6 +24,8 @@ FREE = ("V2", "x", "u", "v", "Vbar", "a2", "c2", "Vc")
 
 @dataclass(frozen=True)
 class HuntResult:
+    """The best sample a hunt found, with its float64 and (if > 1) mpmath checks."""
+
     claim: str
     best: Check
     sample: Sample
@@ -34,6 +36,25 @@ class HuntResult:
 def hunt(
     claim: Claim, *, restarts: int = 200, steps: int = 200, keep: int = 4, seed: int = 0
 ) -> HuntResult:
+    """Search for a violation of ``claim``: random restarts, then a (1+1) search.
+
+    Parameters
+    ----------
+    claim : Claim
+        The record.
+    restarts : int, default 200
+        Random samples (seeded ``seed, seed + 1, ...``).
+    steps : int, default 200
+        Moves of the (1+1) search from each of the ``keep`` best samples.
+    keep : int, default 4
+        How many of the best admissible samples to improve.
+    seed : int, default 0
+        Seed of the samples and of the search.
+
+    Returns
+    -------
+    HuntResult
+    """
     for name, value, low in (("restarts", restarts, 1), ("steps", steps, 0)):
         if (
             not isinstance(value, (int, np.integer))

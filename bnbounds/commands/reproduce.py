@@ -159,29 +159,34 @@ def _precheck(out: Path, names: list[str]) -> None:
         raise BNBoundsValueError(f"--out {str(out)!r} is a file; expected a directory")
     for name in names:
         check_output(out / name, what="--out")
+    if not _plotting():
+        print(
+            "bnbounds reproduce: matplotlib is not installed: no figure this time "
+            "(pip install matplotlib); the CSV files are written",
+            file=sys.stderr,
+        )
+
+
+def _plotting() -> bool:
+    """True when matplotlib can be imported (a base dependency)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _write_set(out: Path, tables: dict, figures: dict) -> list[str]:
     """Write the CSV tables and the PNG figures into ``out`` as one set.
 
     Without matplotlib (a base dependency, so only in a broken install) the CSV
-    files are still written and the message says how to get the figure.
+    files are still written (:func:`_precheck` said how to get the figure).
     """
-    import importlib.util
-
     from .._io import OutputSet
     from ..experiments.io import csv_bytes
 
     files = OutputSet()
     for name, rows in tables.items():
         files.add(out / name, csv_bytes(list(rows)))
-    if importlib.util.find_spec("matplotlib") is None:
-        print(
-            "bnbounds reproduce: matplotlib is not installed: no figure "
-            "(pip install matplotlib); the CSV files are written",
-            file=sys.stderr,
-        )
-    else:
+    if _plotting():  # else said before the work (_precheck)
         for name, draw in figures.items():
             files.add(out / name, draw)
     return files.commit()

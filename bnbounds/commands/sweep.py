@@ -196,12 +196,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 0
-    where = {"inline": "in this process", "local": "a local cluster"}.get(
-        res.scheduler, f"the scheduler at {res.scheduler}"
+    where = {"inline": "in this process", "local": "on a local cluster"}.get(
+        res.scheduler, f"on the scheduler at {res.scheduler}"
     )
     print(
         f"{res.experiment}: {res.cells} cells ({res.ran} run, {res.skipped} already "
-        f"done) on {where}"
+        f"done) {where}"
         + (f" with {res.workers} worker(s)" if res.ran else "")
         + f" in {res.seconds:.1f} s"
     )

@@ -31,7 +31,7 @@ import sympy as sp
 from . import symbols as S
 from ._numeric import as_number, evaluate, to_jsonable
 from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
-from .theorems import ETA, M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
+from .theorems import M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
 
 __all__ = [
     "EXAMPLE_POINT",
@@ -108,6 +108,7 @@ class InstantiationCheck:
     note: str = ""
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "id": self.id,
             "source": self.source,
@@ -410,9 +411,17 @@ class StepCheck:
 
 def step_checks() -> tuple[StepCheck, ...]:
     """Steps of the proofs of Theorems E.5 / F.4 checked against the width range."""
+    from .proofs import CHOICES, PROOF_STEPS
+
+    def ratio_of(step_id: str, scale: Any = 1) -> sp.Expr:
+        """lhs/rhs of a proof step of the registry at Theorem 2.1's choices."""
+        st = PROOF_STEPS[step_id]
+        ch = CHOICES["2.1"]
+        return sp.simplify(scale * st.lhs.subs(ch) / st.rhs.subs(ch))
+
     out = []
     # eta 2^13 eps^4 sqrt(m)/gamma <= R/8  <=>  gamma^2 >= 2^13 * 216 / 28 * eps^4
-    ratio = sp.simplify((ETA * 2**13 * e**4 * sp.sqrt(m) / g) / (R_SGD / 8))
+    ratio = ratio_of("E.5/eq51-term1")
     thr = sp.sqrt(sp.Integer(2**13) * 216 / 28) * e**2
     out.append(
         StepCheck(
@@ -429,9 +438,8 @@ def step_checks() -> tuple[StepCheck, ...]:
         (18, "as printed (2^18)"),
         (20, "with the factor 4 of eq. (49) restored (2^20)"),
     ):
-        ratio = sp.simplify(
-            (ETA * 2**power * e**6 * R_SGD**6 / (g * sp.sqrt(m))) / (R_SGD / 8)
-        )
+        # the registry's step carries the restored 2^20
+        ratio = ratio_of("E.5/eq51-term2", sp.Integer(2) ** (power - 20))
         out.append(
             StepCheck(
                 f"E.5/R8-term2-2^{power}",
@@ -467,7 +475,7 @@ def step_checks() -> tuple[StepCheck, ...]:
         )
     )
     # sum |l'| <= 4R/(eta gamma sqrt m) = 112/27
-    val = sp.simplify(4 * R_SGD / (ETA * g * sp.sqrt(m)))
+    val = sp.simplify(PROOF_STEPS["E.5/sum-dloss"].lhs.subs(CHOICES["2.1"]))
     out.append(
         StepCheck(
             "E.5/sum-dloss",
@@ -546,6 +554,7 @@ class VariantDifference:
     note: str = ""
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "theorem": self.theorem,
             "quantity": self.quantity,
@@ -620,6 +629,7 @@ class Prop11:
     source: str = "Proposition 1.1; Appendix G"
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {k: to_jsonable(v) for k, v in self.__dict__.items()}
 
 
@@ -659,6 +669,7 @@ class ConsistencyReport:
         return tuple(r for r in self.instantiations if r.implied is not True)
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "instantiations": [r.to_dict() for r in self.instantiations],
             "steps": [r.to_dict() for r in self.steps],
