@@ -93,7 +93,8 @@ def main() -> int:
         f"over {used['fd']} problems (bar 1e-6)"
     )
     print(
-        f"f vs batch-norm computation    : max relative error {worst['bn']:.2e} (bar 1e-10)"
+        "f vs batch-norm computation    : max relative error "
+        f"{worst['bn']:.2e} (bar 1e-10)"
     )
     return 0
 

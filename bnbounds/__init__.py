@@ -6,6 +6,7 @@ is imported only when used.
 """
 
 from . import datasets
+from ._validation import BNBoundsError
 from ._version import __version__
 from .data import Dataset, SigmaBasis
 from .network import (
@@ -34,6 +35,7 @@ from .train import (
 from .trajectory import DivergenceError, TrainingInterrupted, Trajectory
 
 __all__ = [
+    "BNBoundsError",
     "Dataset",
     "DivergenceError",
     "ExampleGradNorms",

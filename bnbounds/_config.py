@@ -1,6 +1,9 @@
 """Numba flags, read once from the environment.
 
-``BNBOUNDS_NUMBA_CACHE``    (default ``1``): on-disk cache of compiled kernels.
+``BNBOUNDS_NUMBA_CACHE``    (default ``1``): on-disk cache of compiled kernels. When
+                            no cache location is writable (a read-only install
+                            and no writable HOME or NUMBA_CACHE_DIR), bnbounds
+                            warns once and compiles without a cache.
 ``BNBOUNDS_FASTMATH``       (default ``0``): we verify inequalities, so IEEE semantics
                             are the default; turning fastmath on warns.
 ``BNBOUNDS_PARALLEL``       (default ``1``): ``prange`` kernels run in parallel.
@@ -22,7 +25,46 @@ def _flag(name: str, default: bool) -> bool:
     return raw.strip().lower() not in {"0", "false", "no", "off"}
 
 
+def _cache_usable() -> bool:
+    """Whether Numba finds a writable cache location for the kernels' files.
+
+    Numba's ``cache=True`` raises ``RuntimeError: cannot cache function`` at
+    decoration time (so at ``import bnbounds``) when none of its locators (the
+    package's ``__pycache__``, NUMBA_CACHE_DIR, the user-wide cache under HOME)
+    can be written. This asks the same locators, in Numba's order, first.
+    """
+    try:
+        from numba.core import caching
+
+        impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+        locators = impl._locator_classes
+    except Exception:  # pragma: no cover - other Numba internals: let Numba decide
+        return True
+    kernels = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernels")
+    py_file = os.path.join(kernels, "network.py")
+
+    def probe() -> None:  # pragma: no cover - never called
+        pass
+
+    for cls in locators:
+        try:
+            if cls.from_function(probe, py_file) is not None:
+                return True
+        except Exception:  # a locator that cannot work here
+            continue
+    return False
+
+
 CACHE: bool = _flag("BNBOUNDS_NUMBA_CACHE", True)
+if CACHE and not _flag("NUMBA_DISABLE_JIT", False) and not _cache_usable():
+    CACHE = False
+    warnings.warn(
+        "bnbounds: no writable Numba cache location (the package folder, "
+        "NUMBA_CACHE_DIR and the cache under HOME are read-only); kernels are "
+        "compiled on every run. Set NUMBA_CACHE_DIR to a writable folder to keep them.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
 FASTMATH: bool = _flag("BNBOUNDS_FASTMATH", False)
 PARALLEL: bool = _flag("BNBOUNDS_PARALLEL", True)
 JIT_DISABLED: bool = _flag("NUMBA_DISABLE_JIT", False)

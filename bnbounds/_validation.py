@@ -1,7 +1,13 @@
-"""Coerce-and-check helpers shared by every layer. Errors name the argument."""
+"""Coerce-and-check helpers shared by every layer. Errors name the argument.
+
+:class:`BNBoundsError` is the one error base class of the package (exported as
+``bnbounds.BNBoundsError``): every public error derives from it, and it subclasses
+:class:`ValueError`, so ``except ValueError`` keeps working.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,8 +17,17 @@ import numpy as np
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-class BNBoundsValueError(ValueError):
-    """A bad argument. Subclasses :class:`ValueError`, so ``except ValueError`` works."""
+class BNBoundsError(ValueError):
+    """Base class of every error bnbounds raises on purpose (bad input, faults).
+
+    Subclasses :class:`ValueError` (like Hypothesis's ``InvalidArgument``), so
+    ``except ValueError`` works; the command line turns it into exit code 2 and a
+    one-line message naming the problem.
+    """
+
+
+class BNBoundsValueError(BNBoundsError):
+    """A bad argument (the historical name; same as :class:`BNBoundsError`)."""
 
 
 def as_float_array(
@@ -29,7 +44,9 @@ def as_float_array(
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - exotic inputs
-        raise BNBoundsValueError(f"{name} could not be converted to an array: {exc}")
+        raise BNBoundsValueError(
+            f"{name} could not be converted to an array: {exc}"
+        ) from None
     if arr.dtype.kind not in "fiu":
         raise BNBoundsValueError(
             f"{name} has dtype {arr.dtype}; expected real numbers (float64)"
@@ -69,22 +86,96 @@ def check_eps(eps: Any) -> float:
     return value
 
 
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = None,
+    allow_integral_float: bool = False,
+) -> int:
+    """Return ``value`` as a Python int, or raise naming ``name``.
+
+    The one integer check of the package. Accepted: ``int`` and NumPy integers (never
+    ``bool``); with ``allow_integral_float`` also finite floats with an integral
+    value such as ``1e9`` (only where a docstring says so). ``minimum``, if given,
+    is the smallest value allowed.
+
+    Parameters
+    ----------
+    value : Any
+        The value to check.
+    name : str
+        Its name in the error message.
+    minimum : int, optional
+        Smallest admissible value.
+    allow_integral_float : bool, default False
+        Accept floats with an integral value (``4.0``, ``1e9``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    BNBoundsValueError
+        If ``value`` is not an integer (or is below ``minimum``).
+    """
+    want = "an integer" if minimum is None else f"an integer >= {minimum}"
+    if isinstance(value, (bool, np.bool_)):
+        raise BNBoundsValueError(f"{name} is {value!r}; expected {want}")
+    integral_float = (
+        allow_integral_float
+        and isinstance(value, (float, np.floating))
+        and math.isfinite(value)
+        and float(value).is_integer()
+    )
+    if not (isinstance(value, (int, np.integer)) or integral_float):
+        raise BNBoundsValueError(f"{name} is {value!r}; expected {want}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise BNBoundsValueError(f"{name} is {value!r}; expected {want}")
+    return v
+
+
 def check_positive(value: Any, name: str, *, integer: bool = False) -> float | int:
+    """Return ``value`` as a finite float > 0 (an int > 0 with ``integer``).
+
+    Parameters
+    ----------
+    value : Any
+        The value to check.
+    name : str
+        Its name in the error message.
+    integer : bool, default False
+        Require an integer (integral floats accepted, see :func:`check_int`).
+
+    Returns
+    -------
+    float or int
+
+    Raises
+    ------
+    BNBoundsValueError
+        If ``value`` is not a finite positive number.
+    """
+    if integer:
+        return check_int(value, name, minimum=1, allow_integral_float=True)
     try:
-        v = int(value) if integer else float(value)
+        v = float(value)
     except (TypeError, ValueError):
         raise BNBoundsValueError(
             f"{name} is {value!r}; expected a number > 0"
         ) from None
-    if integer and v != value:
-        raise BNBoundsValueError(f"{name} is {value!r}; expected an integer > 0")
     if not np.isfinite(v) or v <= 0:
         raise BNBoundsValueError(f"{name} is {value!r}; expected a finite number > 0")
     return v
 
 
 def as_rng(rng: Any) -> np.random.Generator:
-    """``rng`` may be a Generator, an int seed, a SeedSequence, or None (fresh entropy)."""
+    """``rng`` as a Generator: a Generator, an int seed, a SeedSequence or None.
+
+    None draws fresh entropy.
+    """
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):

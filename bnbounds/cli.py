@@ -20,7 +20,15 @@ import sys
 from ._version import __version__
 
 #: Subcommand modules, in the order ``bnbounds --help`` lists them.
-COMMANDS: tuple[str, ...] = ("check", "hunt", "constants", "train", "reproduce", "info")
+COMMANDS: tuple[str, ...] = (
+    "check",
+    "hunt",
+    "constants",
+    "train",
+    "reproduce",
+    "sweep",
+    "info",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,22 +56,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import _signals
+    from ._io import OutputError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         # The built-in default job.
         args = parser.parse_args([*DEFAULT_COMMAND, *(argv or [])])
+    _signals.terminate_like_interrupt()  # SIGTERM saves a run as Ctrl-C does
     try:
         return int(args.func(args))
+    except OutputError as exc:  # 1 once results exist (saved elsewhere), else 2
+        print(f"bnbounds: error: {exc}", file=sys.stderr)
+        return 1 if exc.rescued is not None else 2
     except ValueError as exc:  # user errors carry a message that names the problem
         print(f"bnbounds: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bnbounds: interrupted", file=sys.stderr)
-        return 130
+        code = _signals.interrupt_exit_code()
+        print(
+            f"bnbounds: {'terminated' if code == 143 else 'interrupted'}",
+            file=sys.stderr,
+        )
+        return code
     except BrokenPipeError:  # e.g. `bnbounds info | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a file the OS refused: name it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"bnbounds: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 #: What ``bnbounds`` with no subcommand runs.

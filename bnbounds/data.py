@@ -160,7 +160,7 @@ class Dataset:
 
     @property
     def meets_assumption(self) -> bool:
-        """Whether ``max_i ||xbar_i|| <= 1`` (Section 1.3), up to ``ASSUMPTION_RTOL``."""
+        """Whether ``max_i ||xbar_i|| <= 1`` (Section 1.3), up to ASSUMPTION_RTOL."""
         return self.max_xbar_norm <= 1.0 + ASSUMPTION_RTOL
 
     def scaled(self) -> Dataset:
@@ -251,7 +251,7 @@ class Dataset:
             )
         gen = as_rng(rng)
         perm = gen.permutation(self.n)
-        k = int(round(self.n * float(test_fraction)))
+        k = round(self.n * float(test_fraction))
         if k < 2 or self.n - k < 2:
             raise BNBoundsValueError(
                 f"a test_fraction of {test_fraction} of n = {self.n} leaves a part "

@@ -7,27 +7,29 @@ reproducible from a seed. Synthetic sets come out scaled so that
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any
 
 import numpy as np
 
-from ._validation import BNBoundsValueError, as_rng
+from ._validation import BNBoundsValueError, as_rng, check_int
 from .data import Dataset
 
 __all__ = [
+    "cifar_like",
     "dyadic",
     "features_of_different_scales",
     "linearly_separable",
     "load_digits_pair",
+    "load_file",
     "rank_deficient",
     "xor",
 ]
 
 
 def _check_dim(d: Any, name: str = "d", minimum: int = 1) -> int:
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < minimum:
-        raise BNBoundsValueError(f"{name} is {d!r}; expected an integer >= {minimum}")
-    return int(d)
+    return check_int(d, name, minimum=minimum)
 
 
 def dyadic(d: int) -> Dataset:
@@ -45,7 +47,8 @@ def dyadic(d: int) -> Dataset:
     d = _check_dim(d)
     if d > 1000:
         raise BNBoundsValueError(
-            f"d is {d}; 2^-d underflows float64 for d > 1074, and d <= 1000 is supported"
+            f"d is {d}; 2^-d underflows float64 for d > 1074, and d <= 1000 is "
+            "supported"
         )
     X = np.zeros((2 * d, d))
     for j in range(1, d + 1):
@@ -157,23 +160,154 @@ def features_of_different_scales(
 
 
 def load_digits_pair(pos: int = 0, neg: int = 1, *, scale: bool = True) -> Dataset:
-    """Two classes of scikit-learn's bundled 8x8 digits (a real data set, no download).
+    """Two classes of the 8x8 handwritten digits (a real data set, no download).
 
-    ``pos`` gets label +1 and ``neg`` label -1; pixels as floats (d = 64).
-    Needs scikit-learn (``pip install bnbounds[data]``).
+    ``pos`` gets label +1 and ``neg`` label -1; pixels as floats (d = 64). The
+    1797 digits are bundled with bnbounds (``bnbounds/data_files/digits.npz``,
+    45 kB): the copy of the UCI "Optical Recognition of Handwritten Digits" test
+    set (E. Alpaydin, C. Kaynak, 1998; CC BY 4.0) that scikit-learn ships as
+    ``sklearn.datasets.load_digits``, in the same order, so no optional package
+    is needed.
     """
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "load_digits_pair needs scikit-learn: pip install 'bnbounds[data]'"
-        ) from exc
-    if pos == neg or not (0 <= pos <= 9 and 0 <= neg <= 9):
+    if (
+        not all(isinstance(v, (int, np.integer)) for v in (pos, neg))
+        or pos == neg
+        or not (0 <= pos <= 9 and 0 <= neg <= 9)
+    ):
         raise BNBoundsValueError(
             f"pos = {pos!r}, neg = {neg!r}; expected two different digits in 0..9"
         )
-    digits = load_digits()
-    keep = (digits.target == pos) | (digits.target == neg)
-    X = digits.data[keep].astype(np.float64)
-    y = np.where(digits.target[keep] == pos, 1.0, -1.0)
+    data, target = _bundled_digits()
+    keep = (target == pos) | (target == neg)
+    X = data[keep].astype(np.float64)
+    y = np.where(target[keep] == pos, 1.0, -1.0)
     return _finish(X, y, scale)
+
+
+def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(data (1797, 64) uint8 in 0..16, target (1797,) uint8) from the package."""
+    from importlib import resources
+
+    from ._io import read_npz
+
+    ref = resources.files(__package__).joinpath("data_files", "digits.npz")
+    with resources.as_file(ref) as path:
+        z = read_npz(path, required=("data", "target"), what="bundled digits")
+    return z["data"], z["target"]
+
+
+def load_file(path: str | os.PathLike) -> Dataset:
+    """A data set from a ``.npz`` (arrays ``X`` (n, d) and ``y`` (n,)) or a ``.csv``.
+
+    A CSV has one example per row, the label ``y`` (+1 or -1) in the last column
+    and the features before it, comma separated; a header row (any first row that
+    is not all numbers) is detected and skipped. Nothing is unpickled.
+
+    Raises
+    ------
+    bnbounds._io.FileFormatError
+        Naming the file: missing, empty, corrupt, wrong arrays, wrong shapes, a bad
+        field (with its line), labels other than +-1.
+    """
+    from ._io import FileFormatError, read_csv, read_npz
+
+    name = os.fspath(path)
+    if name.endswith(".npz"):
+        z = read_npz(path, required=("X", "y"), what="data file")
+        X, y = z["X"], z["y"]
+        if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+            raise FileFormatError(
+                f"data file {name!r}: X has shape {X.shape} and y {y.shape}; "
+                "expected (n, d) and (n,)"
+            )
+    elif name.endswith(".csv"):
+        arr, _header = read_csv(path, what="data file")
+        if arr.shape[1] < 2:
+            raise FileFormatError(
+                f"data file {name!r} has {arr.shape[1]} column(s); expected the "
+                "features and then the label y (+1/-1) in the last column"
+            )
+        X, y = arr[:, :-1], arr[:, -1]
+    else:
+        raise FileFormatError(f"data file {name!r}: expected a .npz or .csv file")
+    try:
+        return Dataset(X, y)
+    except ValueError as exc:
+        raise FileFormatError(f"data file {name!r}: {exc}") from None
+
+
+def _smooth_fields(gen: np.random.Generator, k: int, side: int, slope: float):
+    """k random fields on a side x side grid with power spectrum ~ 1 / (1 + f/f0)^slope,
+    scaled to unit standard deviation (natural images: slope ~ 2, Field 1987)."""
+    fy = np.fft.fftfreq(side)[:, None]
+    fx = np.fft.rfftfreq(side)[None, :]
+    amp = 1.0 / (1.0 + np.sqrt(fx * fx + fy * fy) * side / 2.0) ** (slope / 2.0)
+    spec = (
+        gen.standard_normal((k, side, fx.shape[1]))
+        + 1j * gen.standard_normal((k, side, fx.shape[1]))
+    ) * amp
+    out = np.fft.irfft2(spec, s=(side, side), axes=(1, 2))
+    out -= out.mean(axis=(1, 2), keepdims=True)
+    out /= out.std(axis=(1, 2), keepdims=True) + 1e-300
+    return out
+
+
+def cifar_like(
+    n: int = 1000,
+    d: int = 3072,
+    *,
+    rng: Any = None,
+    signal: float = 0.05,
+    scale: bool = True,
+) -> Dataset:
+    """A synthetic stand-in for CIFAR-10 cats vs dogs (Appendix A.2), same shape.
+
+    Each point is a ``side x side`` RGB image (``d = 3 side^2``, channel-major like the
+    CIFAR batches) built from smooth random fields with a natural-image spectrum
+    (power ~ 1/f^2): a luminance field shared by the three channels (so channels are
+    strongly correlated, as in photographs), a weaker per-channel chroma field, a
+    random brightness and contrast per image, and a class template ``+- signal`` of
+    the same spectrum (the two classes differ in the mean image, weakly: a linear
+    classifier separates n <= d points, but with a small margin). Values are
+    quantised to 8 bits and divided by 255 (so they lie in [0, 1]), then, like
+    :func:`bnbounds.experiments.cifar.load_cifar_cats_dogs`, divided by
+    ``max_i max(||x_i||, ||x_i - mu||)`` unless ``scale=False``.
+
+    Parameters
+    ----------
+    n : int
+        Points (half of each class, rounded).
+    d : int
+        ``3 side^2`` for an integer ``side`` (3072 for 32 x 32).
+    rng : Generator, int or None
+    signal : float
+        Amplitude of the class template relative to the luminance field (>= 0).
+    scale : bool
+    """
+    n = _check_dim(n, "n", 2)
+    d = _check_dim(d, "d", 3)
+    side = round(math.sqrt(d / 3))
+    if 3 * side * side != d:
+        raise BNBoundsValueError(f"d is {d}; expected 3 * side^2 (3072 for 32 x 32)")
+    if not (np.isfinite(signal) and signal >= 0):
+        raise BNBoundsValueError(f"signal is {signal!r}; expected a finite float >= 0")
+    gen = as_rng(rng)
+    y = np.where(np.arange(n) < (n + 1) // 2, 1.0, -1.0)
+    gen.shuffle(y)
+    template = _smooth_fields(gen, 3, side, 3.0)  # one per channel, class direction
+    template = 0.7 * template[:1] + 0.3 * template  # correlated across channels too
+    lum = _smooth_fields(gen, n, side, 3.0)
+    chroma = _smooth_fields(gen, 3 * n, side, 3.0).reshape(n, 3, side, side)
+    img = lum[:, None] + 0.35 * chroma + signal * y[:, None, None, None] * template
+    brightness = gen.uniform(0.3, 0.7, (n, 1, 1, 1))
+    tint = 0.05 * gen.standard_normal((n, 3, 1, 1))
+    contrast = gen.uniform(0.08, 0.22, (n, 1, 1, 1))
+    pix = np.clip(np.rint(255.0 * (brightness + tint + contrast * img)), 0, 255)
+    X = pix.reshape(n, d) / 255.0
+    if not scale:
+        return Dataset(X, y)
+    s = max(
+        np.linalg.norm(X, axis=1).max(),
+        np.linalg.norm(X - X.mean(axis=0), axis=1).max(),
+    )
+    return Dataset(X / s, y)

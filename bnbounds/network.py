@@ -1,4 +1,4 @@
-"""The batch-normalised two-layer ReLU network of Section 1.3: values and exact gradients.
+"""The batch-normalised two-layer ReLU network of Section 1.3: values, exact gradients.
 
 .. math::
 
@@ -27,7 +27,13 @@ import numpy as np
 
 from . import _config
 from ._kernels import network as _k
-from ._validation import BNBoundsValueError, as_float_array, as_rng, check_eps
+from ._validation import (
+    BNBoundsValueError,
+    as_float_array,
+    as_rng,
+    check_eps,
+    check_int,
+)
 from .data import Dataset
 
 __all__ = [
@@ -225,9 +231,8 @@ def init_params(m: int, d: int, rng: Any = None, *, dtype: Any = np.float64) -> 
         Randomness; an int seeds ``numpy.random.default_rng``. ``a`` is drawn
         first (m normals), then V (m*d normals, row-major), so a seed fixes both.
     """
-    for name, val in (("m", m), ("d", d)):
-        if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < 1:
-            raise BNBoundsValueError(f"{name} is {val!r}; expected an integer >= 1")
+    m = check_int(m, "m", minimum=1)
+    d = check_int(d, "d", minimum=1)
     gen = as_rng(rng)
     a = gen.standard_normal(m) / np.sqrt(m)
     V = gen.standard_normal((m, d)) / np.sqrt(d)
@@ -522,7 +527,7 @@ def risk_grad(W: Params, data: Dataset, eps: float = 0.0) -> Params:
 
 
 def example_grad(W: Params, data: Dataset, i: int, eps: float = 0.0) -> Params:
-    """The gradient of ``p_i = y_i f(x_i; W)`` as a Params, by the formulas of Section 1.3.
+    """The gradient of ``p_i = y_i f(x_i; W)`` as a Params (formulas of Section 1.3).
 
     .. math::
 
@@ -537,9 +542,9 @@ def example_grad(W: Params, data: Dataset, i: int, eps: float = 0.0) -> Params:
     eps = check_eps(eps)
     if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
         raise BNBoundsValueError(f"i is {i!r}; expected an integer index")
-    if not -data.n <= i < data.n:
+    if not 0 <= i < data.n:
         raise BNBoundsValueError(f"i is {i}; expected an index in [0, {data.n})")
-    i = int(i) % data.n
+    i = int(i)
     g = np.zeros(data.n)
     g[i] = data.y[i]
     fw = _forward_train(W, data, eps)
@@ -547,14 +552,14 @@ def example_grad(W: Params, data: Dataset, i: int, eps: float = 0.0) -> Params:
 
 
 class ExampleGradNorms(NamedTuple):
-    """Squared per-example gradient norms: ``||grad_U p_i||^2``, ``||grad_V p_i||^2``."""
+    """Squared per-example gradient norms ``||grad_U p_i||^2``, ``||grad_V p_i||^2``."""
 
     U: np.ndarray
     V: np.ndarray
 
 
 def example_grad_norms(W: Params, data: Dataset, eps: float = 0.0) -> ExampleGradNorms:
-    """``||grad_U p_i||^2`` and ``||grad_V p_i||^2`` for every i, without n x m x d memory.
+    """``||grad_U p_i||^2`` and ``||grad_V p_i||^2`` for every i, in O(nm + nd) memory.
 
     Uses ``||T_j xbar_i||^2 = ||xbar_i||^2 - 2 Z_ij <Sigma v_j, xbar_i>/N_j^2 +
     Z_ij^2 ||Sigma v_j||^2 / N_j^4`` (T_j the projection of Lemma B.2.2), with

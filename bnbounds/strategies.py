@@ -99,46 +99,29 @@ def test_points(draw: Any, d: int, *, max_norm: float = 1.0) -> np.ndarray:
 
 
 @st.composite
-def claim_samples(draw: Any, claim_id: str, **fixed: Any) -> Any:
-    """A :class:`bnbounds.checks.Sample` for ``claim_id`` (knobs drawn, arrays seeded).
+def claim_samples(draw: Any, claim_id: Any, **fixed: Any) -> Any:
+    """A :class:`bnbounds.checks.Sample` for a claim (knobs drawn, arrays seeded).
 
-    Keyword arguments fix knobs of the claim's sampler (for example ``m=4``).
+    The knobs are the claim record's own (``Claim.knobs``); a frequency claim varies
+    only the seed (its configurations are fixed by the runner).
+
+    Parameters
+    ----------
+    claim_id : str or bnbounds.checks.Claim
+        A claim id of :data:`bnbounds.checks.CLAIMS`, or a record.
+    **fixed
+        Sampler knobs to fix (for example ``m=4``).
+
+    Returns
+    -------
+    SearchStrategy
+        Of :class:`bnbounds.checks.Sample`.
     """
-    from .checks import CLAIMS
+    from .checks import CLAIMS, Claim
 
-    claim = CLAIMS[claim_id]
+    claim = claim_id if isinstance(claim_id, Claim) else CLAIMS[claim_id]
     knobs: dict[str, Any] = {}
-    sec = claim.section
-    if claim.mode == "frequency":
-        pass  # configurations are fixed by the runner; only the seed varies
-    elif sec in ("B", "D"):
-        if claim_id.startswith("B.1"):
-            knobs["kind"] = draw(st.sampled_from(_KINDS))
-            knobs["n"] = draw(st.integers(2, 12))
-            knobs["d"] = draw(st.integers(1, 6))
-            knobs["align"] = draw(st.sampled_from([1.0, 0.0]) | st.floats(0.0, 1.0))
-        else:
-            knobs["kind"] = draw(st.sampled_from(_KINDS))
-            knobs["n"] = draw(st.integers(2, 12))
-            knobs["d"] = draw(st.integers(1, 6))
-            knobs["m"] = draw(st.integers(1, 6))
-            knobs["adversarial"] = draw(st.booleans())
-            knobs["c"] = draw(st.sampled_from([0.5, 0.9]) | st.floats(0.0, 0.99))
-            knobs["xnorm"] = draw(
-                st.sampled_from([1.0 - 1e-9]) | st.floats(0.0, 1.0 - 1e-9)
-            )
-            knobs["xmode"] = draw(st.sampled_from(["worst", "random", "data"]))
-            knobs["frac"] = draw(
-                st.sampled_from([1.0 - 1e-9]) | st.floats(0.0, 1.0 - 1e-9)
-            )
-    elif claim.mode == "rademacher":
-        knobs["n"] = draw(st.integers(2, 8))
-        knobs["m"] = draw(st.integers(1, 4))
-        knobs["log10_rho"] = draw(st.floats(-3.0, 1.0))
-    else:
-        knobs["m"] = draw(st.integers(2, 16))
-        knobs["r_frac"] = draw(
-            st.sampled_from([1.0 - 1e-9]) | st.floats(0.01, 1.0 - 1e-9)
-        )
+    if claim.knobs is not None and claim.mode != "frequency":
+        knobs.update(claim.knobs(draw, st))
     knobs.update(fixed)
     return claim.sample(draw(_SEEDS), **knobs)

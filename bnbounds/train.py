@@ -44,7 +44,13 @@ from . import network as _net
 from ._io import atomic_write
 from ._kernels import network as _kn
 from ._kernels import train as _kt
-from ._validation import BNBoundsValueError, as_rng, check_eps, check_positive
+from ._validation import (
+    BNBoundsValueError,
+    as_rng,
+    check_eps,
+    check_int,
+    check_positive,
+)
 from .data import Dataset
 from .network import Params
 
@@ -86,15 +92,7 @@ from .trajectory import _SERIES, DivergenceError, TrainingInterrupted, Trajector
 
 # ---------------------------------------------------------------- validation
 def _check_int(value: Any, name: str, minimum: int) -> int:
-    if (
-        not isinstance(value, (int, np.integer))
-        or isinstance(value, bool)
-        or value < minimum
-    ):
-        raise BNBoundsValueError(
-            f"{name} is {value!r}; expected an integer >= {minimum}"
-        )
-    return int(value)
+    return check_int(value, name, minimum=minimum)
 
 
 def _check_common(

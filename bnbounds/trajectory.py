@@ -9,7 +9,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -18,6 +18,33 @@ from ._validation import BNBoundsValueError
 from .network import Params
 
 __all__ = ["DivergenceError", "TrainingInterrupted", "Trajectory"]
+
+#: Series every trajectory has (the others are None when not recorded).
+_REQUIRED_SERIES = (
+    "risk",
+    "train_error",
+    "u_dist",
+    "v_dist",
+    "dloss_sum",
+    "margin",
+    "pattern_change",
+    "min_normalizer",
+)
+#: Settings stored in the ``meta`` JSON of a saved trajectory.
+_META_KEYS = (
+    "method",
+    "normalization",
+    "eta",
+    "eps",
+    "steps",
+    "steps_done",
+    "status",
+    "exit_step",
+    "radii",
+    "alpha",
+    "batch_size",
+    "discretization_error",
+)
 
 _SERIES = (
     "risk",
@@ -203,44 +230,83 @@ class Trajectory:
         The file is written to a temporary name in the same directory and moved
         into place with :func:`os.replace`, so a reader never sees half a file.
         """
+        atomic_write(path, self.write_npz)
+
+    def write_npz(self, fh: IO[bytes]) -> None:
+        """Write the ``.npz`` that :meth:`save` writes into an open binary file."""
         arrays = dict(self.series())
         for tag, W in (("initial", self.initial), ("final", self.final)):
             arrays[f"{tag}_a"], arrays[f"{tag}_c"], arrays[f"{tag}_V"] = W.a, W.c, W.V
         arrays["meta"] = np.array(json.dumps(self._meta()))
-        atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        np.savez(fh, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Trajectory:
-        """Read a file written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
+        """Read a file written by :meth:`save`.
+
+        Raises
+        ------
+        bnbounds._io.FileFormatError
+            Naming the file: missing, empty, not a ``.npz``, truncated, or not a
+            trajectory (missing arrays or settings, series of the wrong shape).
+        """
+        from ._io import FileFormatError, read_npz
+
+        name = os.fspath(path)
+        params = [f"{t}_{k}" for t in ("initial", "final") for k in "acV"]
+        required = ("meta", "step", *_REQUIRED_SERIES, *params)
+        z = read_npz(path, required=required, what="trajectory")
+        try:
             meta = json.loads(str(z["meta"]))
-            kw = {
-                name: (z[name].copy() if name in z.files else None) for name in _SERIES
-            }
+            if not isinstance(meta, dict):
+                raise TypeError("meta is not a JSON object")
+            missing = [k for k in _META_KEYS if k not in meta]
+            if missing:
+                raise KeyError(f"settings {missing} are missing")
+            step = np.asarray(z["step"])
+            if step.ndim != 1 or step.dtype.kind not in "iu":
+                raise ValueError(f"step has shape {step.shape} ({step.dtype})")
+            kw = {}
+            for series in _SERIES:
+                arr = z.get(series)
+                if arr is not None and arr.shape != step.shape:
+                    raise ValueError(
+                        f"{series} has shape {arr.shape}; expected {step.shape} "
+                        "like step"
+                    )
+                kw[series] = None if arr is None else arr.copy()
             W = {
                 t: Params(z[f"{t}_a"], z[f"{t}_c"], z[f"{t}_V"])
                 for t in ("initial", "final")
             }
-            step = z["step"].copy()
-        radii = meta["radii"]
-        return cls(
-            method=meta["method"],
-            normalization=meta["normalization"],
-            eta=meta["eta"],
-            eps=meta["eps"],
-            steps=meta["steps"],
-            steps_done=meta["steps_done"],
-            status=meta["status"],
-            initial=W["initial"],
-            final=W["final"],
-            step=step,
-            exit_step=meta["exit_step"],
-            radii=None if radii is None else (float(radii[0]), float(radii[1])),
-            alpha=meta["alpha"],
-            batch_size=meta["batch_size"],
-            discretization_error=meta["discretization_error"],
-            **kw,
-        )
+            if W["final"].V.shape != W["initial"].V.shape:
+                raise ValueError(
+                    f"final V has shape {W['final'].V.shape}; expected "
+                    f"{W['initial'].V.shape} like the initial V"
+                )
+            radii = meta["radii"]
+            return cls(
+                method=meta["method"],
+                normalization=meta["normalization"],
+                eta=meta["eta"],
+                eps=meta["eps"],
+                steps=meta["steps"],
+                steps_done=meta["steps_done"],
+                status=meta["status"],
+                initial=W["initial"],
+                final=W["final"],
+                step=step.copy(),
+                exit_step=meta["exit_step"],
+                radii=None if radii is None else (float(radii[0]), float(radii[1])),
+                alpha=meta["alpha"],
+                batch_size=meta["batch_size"],
+                discretization_error=meta["discretization_error"],
+                **kw,
+            )
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise FileFormatError(
+                f"trajectory {name!r} is not a bnbounds trajectory: {exc}"
+            ) from None
 
     def __repr__(self) -> str:
         last = ""

@@ -145,7 +145,7 @@ def test_center_uses_training_mean(rng):
 def test_split_is_seeded_and_disjoint():
     data = datasets.linearly_separable(40, 3, rng=0)
     tr1, te1 = data.split(0.25, rng=5)
-    tr2, te2 = data.split(0.25, rng=5)
+    tr2, _te2 = data.split(0.25, rng=5)
     np.testing.assert_array_equal(tr1.X, tr2.X)
     assert (tr1.n, te1.n) == (30, 10)
     rows = {tuple(r) for r in tr1.X} | {tuple(r) for r in te1.X}

@@ -1,4 +1,4 @@
-"""Tests of bnbounds.margin: linear max-margin, Proposition 1.1, Appendix G, bn_margin."""
+"""Tests of bnbounds.margin: linear max-margin, Prop. 1.1, Appendix G, bn_margin."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bnbounds.margin import (
     features,
     linear_margin,
     linear_margin_exact,
+    train_reference_network,
     unnormalized_margin,
 )
 
@@ -40,8 +41,9 @@ GRAD_RTOL = 1e-10
 def _scan_margin_2d(X, y):
     """Independent reference: grid over angles, then ternary search near the best.
 
-    Each y_i <x_i, (cos t, sin t)> = |x_i| cos(t - phi_i) is concave within pi/2 of its
-    maximiser, so their minimum is concave near the optimum and ternary search converges.
+    Each y_i <x_i, (cos t, sin t)> = |x_i| cos(t - phi_i) is concave within pi/2 of
+    its maximiser, so their minimum is concave near the optimum and ternary search
+    converges.
     """
     Z = X * y[:, None]
     th = np.linspace(0, 2 * np.pi, 1 << 16, endpoint=False)
@@ -121,12 +123,78 @@ def test_linear_margin_intercept_against_libsvm():
     assert lm.value == pytest.approx(ref, rel=1e-4)
 
 
+#: Relative duality gap the solvers must certify on well-conditioned random sets:
+#: both sides are float64 sums of n x d products (~1e-13 relative seen), so 1e-10.
+GAP_RTOL = 1e-10
+
+
+def _embed(X, D, rng):
+    """Points X (n x d) mapped isometrically into R^D (D > d) by orthonormal columns."""
+    Q, _ = np.linalg.qr(rng.standard_normal((D, X.shape[1])))
+    return X @ Q.T
+
+
+@pytest.mark.parametrize("intercept", [False, True])
+def test_gram_factor_path_equals_direct_path(rng, intercept):
+    # d = 8 <= n = 40 solves on the points; the same points embedded in R^120
+    # (d > n) are solved on the n x n Gram factor: the margins must agree.
+    data = datasets.linearly_separable(40, 8, margin=0.05, rng=rng)
+    X, y = np.asarray(data.X) + 0.3, np.asarray(data.y)
+    lo = linear_margin((X, y), intercept=intercept)
+    hi = linear_margin((_embed(X, 120, rng), y), intercept=intercept)
+    assert lo.separable
+    assert hi.separable
+    assert hi.value == pytest.approx(lo.value, rel=1e-9)
+    assert hi.bias == pytest.approx(lo.bias, rel=1e-6, abs=1e-9)
+    for lm in (lo, hi):
+        assert lm.value <= lm.upper
+        assert lm.rel_gap <= GAP_RTOL
+
+
+def test_linear_margin_intercept_high_dimension_against_libsvm(rng):
+    # n = 80 points in d = 300 (the CIFAR regime n < d), shifted so the bias matters
+    svm = pytest.importorskip("sklearn.svm")
+    X = rng.standard_normal((80, 300)) / np.sqrt(300) + 0.5
+    y = np.where(rng.random(80) < 0.5, 1.0, -1.0)
+    s = svm.SVC(kernel="linear", C=1e10, tol=1e-12).fit(X, y)
+    w, b = s.coef_[0], s.intercept_[0]
+    ref = np.min(y * (X @ w + b)) / np.linalg.norm(w)
+    lm = linear_margin((X, y), intercept=True)
+    assert ref > 0
+    assert lm.value >= ref * (1 - 1e-12)  # ours is exact, libsvm's approximate
+    assert ref <= lm.upper * (1 + 1e-12)  # the certificate bounds libsvm's primal
+    assert lm.value == pytest.approx(ref, rel=1e-4)
+    assert lm.rel_gap <= GAP_RTOL
+    hom = linear_margin((X, y))
+    assert lm.value >= hom.value * (1 - 1e-12)
+
+
+@pytest.mark.slow
+def test_linear_margin_certificate_at_cifar_scale():
+    # the paper's Figure 1 shape: n = 1000, d = 3072 (seconds, not minutes)
+    data = datasets.cifar_like(1000, 3072, rng=0)
+    for icpt in (False, True):
+        lm = linear_margin(data, intercept=icpt)
+        assert lm.separable
+        assert lm.value > 0
+        assert lm.rel_gap <= GAP_RTOL
+        Z = np.asarray(data.Xbar) * np.asarray(data.y)[:, None]
+        achieved = np.min(Z @ lm.direction + np.asarray(data.y) * lm.bias)
+        assert achieved == pytest.approx(lm.value, rel=1e-12)
+
+
 def test_not_separable():
     data = datasets.xor(40, rng=0)
     for icpt in (False, True):
         lm = linear_margin(data, intercept=icpt)
         assert not lm.separable
         assert math.isnan(lm.value)
+    # d > n (the Gram-factor path): one point twice, with both labels
+    X = np.random.default_rng(0).standard_normal((10, 50))
+    X[1] = X[0]
+    y = np.where(np.arange(10) % 2 == 0, 1.0, -1.0)
+    for icpt in (False, True):
+        assert not linear_margin((X, y), intercept=icpt).separable
     # a point at the origin has margin 0 for a homogeneous predictor
     assert not linear_margin(
         (np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([1.0, -1.0]))
@@ -147,6 +215,57 @@ def test_a_network_gradient_matches_network_module(rng):
         np.testing.assert_allclose(gV, rg.grad.V, rtol=GRAD_RTOL, atol=1e-15)
 
 
+def _adam_reference(data, W0, train, radius, steps, lr, lr_V, eps):
+    """Adam on (vec, U = V W) written out in NumPy, gradients from the d-space core
+    (risk_and_grad on V = V0 + (U - U0) W'), projection onto the Delta_V ball."""
+    Wb = np.asarray(data.basis.W)
+    V0 = np.asarray(W0.V)
+    U0 = V0 @ Wb
+    N0 = np.sqrt(np.sum((np.asarray(data.Xbar) @ V0.T) ** 2, axis=0) / data.n + eps)
+    a, c, U = np.array(W0.a), np.array(W0.c), U0.copy()
+    mom = [np.zeros(W0.m), np.zeros(W0.m), np.zeros_like(U), np.zeros_like(U)]
+    for t in range(1, steps + 1):
+        rg = risk_and_grad(Params(a, c, V0 + (U - U0) @ Wb.T), data, eps)
+        gv = rg.grad.a if train == "a" else rg.grad.c
+        for k, (x, g, lrk) in enumerate(((a if train == "a" else c, gv, lr),
+                                         (U, rg.grad.V @ Wb, lr_V))):  # fmt: skip
+            mom[2 * k] = 0.9 * mom[2 * k] + 0.1 * g
+            mom[2 * k + 1] = 0.999 * mom[2 * k + 1] + 0.001 * g * g
+            mh = mom[2 * k] / (1 - 0.9**t)
+            vh = mom[2 * k + 1] / (1 - 0.999**t)
+            x -= lrk * mh / (np.sqrt(vh) + 1e-12)
+        dv = np.sqrt(np.sum(((U - U0) / N0[:, None]) ** 2) / W0.m)
+        if dv > radius:
+            U = U0 + (U - U0) * (radius / dv)
+    return (a if train == "a" else c), V0 + (U - U0) @ Wb.T
+
+
+@pytest.mark.parametrize(("train", "eps"), [("a", 0.0), ("c", 0.0), ("a", 0.2)])
+def test_reference_network_fast_path_equals_numpy_adam(train, eps):
+    # d = 12 > rank: the eigenbasis drops directions, V outside range(Sigma) stays
+    data = datasets.rank_deficient(30, 12, rank=5, rng=4)
+    W0 = init_params(16, 12, 2)
+    kw = {"radius": 0.05, "steps": 40, "lr": 0.02, "lr_V": 0.01, "eps": eps}
+    run = train_reference_network(data, W0, train=train, **kw)
+    vec, V = _adam_reference(data, W0, train, **kw)
+    np.testing.assert_allclose(run.vec, vec, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(run.V, V, rtol=1e-8, atol=1e-12)
+    assert run.delta_V <= kw["radius"] * (1 + 1e-12)
+    Wb = np.asarray(data.basis.W)
+    D = run.V - np.asarray(W0.V)
+    assert np.linalg.norm(D - D @ Wb @ Wb.T) <= 1e-12 * np.linalg.norm(D)
+
+
+def test_reference_network_lowers_the_risk():
+    data = datasets.linearly_separable(60, 10, margin=0.05, rng=5)
+    W0 = init_params(32, 10, 0)
+    r0 = risk_and_grad(W0, data).risk
+    run = train_reference_network(data, W0, train="a", radius=0.01, steps=200)
+    assert run.risk < r0
+    with pytest.raises(ValueError, match="train"):
+        train_reference_network(data, W0, train="b", radius=0.01)
+
+
 @pytest.fixture(scope="module")
 def small_margin():
     data = datasets.linearly_separable(40, 5, margin=0.1, rng=7)
@@ -154,7 +273,7 @@ def small_margin():
 
 
 def test_bn_margin_is_a_valid_assumption_1_2_tuple(small_margin):
-    data, r = small_margin
+    _, r = small_margin
     assert r.gamma == pytest.approx(r.gamma_a + r.gamma_c)
     assert np.linalg.norm(r.a_vec) <= 1 + 1e-12
     assert np.linalg.norm(r.c_vec) <= 1 + 1e-12

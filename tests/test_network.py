@@ -34,7 +34,7 @@ def norm_rel(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def v_term_scale(W: Params, data: Dataset, eps: float) -> float:
-    """Size of the terms whose sum is a V-gradient: sqrt(sum_j (a_j c_j / N_j)^2) max||xbar||.
+    """Scale of the terms of a V-gradient: sqrt(sum_j (a_j c_j/N_j)^2) max||xbar||.
 
     d p_i / d v_j is a difference of two such terms (x - Sigma v v'x / N^2); when
     they cancel (e.g. n = 2, where T_j xbar_i = 0 exactly in real arithmetic) the
@@ -386,9 +386,9 @@ def test_bad_params_and_calls_name_the_problem():
         bn.forward(W, data, X=np.zeros((2, 4)))
     with pytest.raises(ValueError, match="non-finite"):
         bn.forward(W, data, X=np.array([[np.inf, 0, 0]]))
-    with pytest.raises(ValueError, match="i is 6"):
+    with pytest.raises(ValueError, match=r"i is 6"):
         bn.example_grad(W, data, 6)
-    with pytest.raises(TypeError, match="expected bnbounds.Dataset"):
+    with pytest.raises(TypeError, match=r"expected bnbounds\.Dataset"):
         bn.forward(W, data.X)
 
 

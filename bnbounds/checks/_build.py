@@ -146,13 +146,15 @@ def in_ball(
 
 
 def sigma_norms(X: np.ndarray, V: np.ndarray) -> np.ndarray:
-    Xb = X - X.mean(axis=0)
-    Z = V @ Xb.T
-    return np.sqrt((Z * Z).sum(axis=-1) / X.shape[0])
+    """``||v_j||_Sigma`` for every row of V (float64; the samplers' use)."""
+    return normalizers(X, V, 0.0)
 
 
 def normalizers(X: np.ndarray, V: np.ndarray, eps: float) -> np.ndarray:
-    return np.sqrt(sigma_norms(X, V) ** 2 + eps)
+    """``N(v_j)`` for every row of V (float64), by the checks' one formula."""
+    from ._common import F64, Stats
+
+    return Stats.of(X, F64).normalizers(np.asarray(V, dtype=np.float64), eps, F64)
 
 
 def valid_eps(

@@ -107,6 +107,30 @@ def row_norms(A: np.ndarray, xp: Any) -> np.ndarray:
     return xp.sqrt(np.sum(A * A, axis=1))
 
 
+def normalizers_of(Z: Any, n: int, eps: Any, xp: Any) -> Any:
+    """``N(v_j) = sqrt(||v_j||_Sigma^2 + eps)`` from ``Z = Xbar V^T`` (Section 1.3).
+
+    The one formula of the normaliser in the checks: ``||v_j||_Sigma^2 =
+    ||Z[:, j]||^2 / n`` (for a vector v, ``Z = Xbar v``).
+
+    Parameters
+    ----------
+    Z : ndarray
+        ``Xbar @ V.T`` (n, m) or ``Xbar @ v`` (n,).
+    n : int
+        Number of examples.
+    eps : number
+        The batch-norm constant.
+    xp : backend
+        :data:`F64` or :data:`MP`.
+
+    Returns
+    -------
+    ndarray or number
+    """
+    return xp.sqrt(np.sum(Z * Z, axis=0) / n + eps)
+
+
 @dataclass(frozen=True)
 class Stats:
     """Data statistics in a backend: centred points and Sigma products (no d x d)."""
@@ -125,6 +149,11 @@ class Stats:
         """``||v_j||_Sigma^2`` for every row (or a vector)."""
         Z = self.Xbar @ V.T if V.ndim == 2 else self.Xbar @ V
         return np.sum(Z * Z, axis=0) / self.n
+
+    def normalizers(self, V: np.ndarray, eps: Any, xp: Any) -> Any:
+        """``N(v_j)`` for every row (or ``N(v)``), by :func:`normalizers_of`."""
+        Z = self.Xbar @ V.T if V.ndim == 2 else self.Xbar @ V
+        return normalizers_of(Z, self.n, eps, xp)
 
     def sigma_mul(self, V: np.ndarray) -> np.ndarray:
         """Rows ``Sigma v_j`` (or ``Sigma v``)."""
@@ -151,6 +180,37 @@ class Sample:
     claim: str
     arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
     scalars: Mapping[str, float] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def stats(self, xp: Any) -> Stats:
+        """The centred statistics of ``X`` in backend ``xp``, computed once per sample.
+
+        Parameters
+        ----------
+        xp : backend
+            :data:`F64` or :data:`MP`.
+
+        Returns
+        -------
+        Stats
+        """
+        key = ("stats", xp.name)
+        if key not in self._cache:
+            self._cache[key] = Stats.of(self.arrays["X"], xp)
+        return self._cache[key]
+
+    def dataset(self) -> Any:
+        """``bnbounds.Dataset(X, y)`` of the sample, built once per sample.
+
+        Returns
+        -------
+        bnbounds.Dataset
+        """
+        if "dataset" not in self._cache:
+            from ..data import Dataset
+
+            self._cache["dataset"] = Dataset(self.arrays["X"], self.arrays["y"])
+        return self._cache["dataset"]
 
     def __getitem__(self, key: str) -> Any:
         if key in self.arrays:

@@ -5,7 +5,8 @@ with ``Z = Xbar V^T`` (n x m), ``h = c Z / N`` and ``o = 1[h > 0]``,
 
 * ``<A, d_a p_i> = y_i sum_j A_j relu(h_ij)``,
 * ``<C, d_c p_i> = y_i sum_j C_j a_j o_ij Z_ij / N_j``,
-* ``<D, d_V p_i> = y_i sum_j (a_j c_j o_ij / N_j)(<d_j, xbar_i> - <d_j, Sigma v_j> Z_ij / N_j^2)``
+* ``<D, d_V p_i> = y_i sum_j (a_j c_j o_ij / N_j)
+  (<d_j, xbar_i> - <d_j, Sigma v_j> Z_ij / N_j^2)``
 
 (Section 1.3's partial derivatives; no n x m x d array).
 """
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _build as b
-from ._common import Sample, Stats, pos, relu
+from ._common import Sample, Stats, normalizers_of, pos, relu
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Net:
     def of(cls, st: Stats, a: Any, c: Any, V: Any, eps: Any, xp: Any) -> Net:
         a, c, V = xp.arr(a), xp.arr(c), xp.arr(V)
         Z = st.Xbar @ V.T
-        N = xp.sqrt(np.sum(Z * Z, axis=0) / st.n + eps)
+        N = normalizers_of(Z, st.n, eps, xp)
         H = Z * (c / N)[None, :]
         O = pos(
             np.asarray([[float(t) for t in row] for row in H])
@@ -97,7 +98,7 @@ def sample_gamma(
     if d is None:  # the smallest d with m <= delta e^{d/8} (D.3, E.1; D.2 needs d/2)
         d = int(np.ceil(8.0 * np.log(m / delta))) + 1
     X, y = b.make_X(rng, kind=kind or "separable", n=n if n is not None else 8, d=d)
-    n_, d_ = X.shape
+    d_ = X.shape[1]
     net = b.make_net(rng, m, d_)
     eps = b.valid_eps(rng, X, net["V"], 0.0 if eps is None else eps)
     N = b.normalizers(X, net["V"], eps)
@@ -111,7 +112,7 @@ def sample_gamma(
     gamma = gamma_raw if gamma_raw > 0 else 1e-12
     r_frac = float(b._pick(rng, (b.EDGE, rng.random()))) if r_frac is None else r_frac
     R = r_frac * evaluate_float(lemmas.R_MAX, {"gamma": gamma, "m": m, "eps_N": eps_N})
-    beta_V = 1.0 / (2.0 * eps_N)
+    beta_V = evaluate_float(lemmas.R_V, {"eps_N": eps_N})  # R_V = beta_V = 1/(2 eps_N)
     A2, C2, V2 = [net["a"]], [net["c"]], [net["V"]]
     for _ in range(max(0, k_prime - 1)):
         fu = float(rng.random() ** 0.5) if frac_U is None else frac_U
@@ -170,3 +171,11 @@ def gamma_inputs(s: Sample, st: Stats, N: np.ndarray, xp: Any, k: int) -> dict:
 def gamma_positive(s: Sample) -> tuple[tuple[str, bool], ...]:
     """Assumption 1.2's ``gamma > 0`` for the sample's reference direction."""
     return (("gamma > 0 (Assumption 1.2, eq. (28))", bool(s["gamma_raw"] > 0)),)
+
+
+def gamma_knobs(draw: Any, st: Any) -> dict:
+    """Hypothesis knobs of a Gamma-ball sample (Lemmas D.2, D.3, E.1, F.3)."""
+    return {
+        "m": draw(st.integers(2, 16)),
+        "r_frac": draw(st.sampled_from([b.EDGE]) | st.floats(0.01, b.EDGE)),
+    }

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import lemmas
 from . import _build as b
 from ._common import Sample, Stats, norm, row_norms
-from .registry import Check, Claim, make_check, register
+from .claim import Check, Claim
 
 
 # ------------------------------------------------------------------ samplers
@@ -69,12 +70,16 @@ def sample_b2(
     xnorm: float | None = None,
     xmode: str | None = None,
     scale: float = b.EDGE,
+    eps_V: float | None = None,
+    max_row_norm: float | None = None,
 ) -> Sample:
     """A Lemma B.2 instance: data, V, V' with ``||V' - V|| = frac * beta_V``, x.
 
     ``eps_N = slack_N * max_j 1/N_j`` and ``eps_V = slack_V * max_j ||v_j||`` (the
-    tightest admissible constants at ``slack = 1``). ``frac > 1`` leaves the ball
-    (a hypothesis then fails, and the check says so).
+    tightest admissible constants at ``slack = 1``), unless the knob ``eps_V`` fixes
+    it; ``max_row_norm`` scales rows of V down to that norm (eq. (23) takes
+    ``eps_V = 2``). ``frac > 1`` leaves the ball (a hypothesis then fails, and the
+    check says so).
     """
     X, y = b.make_X(rng, kind=kind, n=n, d=d, scale=scale)
     dd = X.shape[1]
@@ -82,10 +87,14 @@ def sample_b2(
     adversarial = bool(rng.random() < 0.5) if adversarial is None else adversarial
     net = b.make_net(rng, m, dd, adversarial=adversarial, X=X)
     V = net["V"]
+    if max_row_norm is not None:
+        rn = np.linalg.norm(V, axis=1, keepdims=True)
+        V = np.where(rn > max_row_norm, V * (max_row_norm / np.maximum(rn, 1e-300)), V)
     eps = b.valid_eps(rng, X, V, eps)
     N = b.normalizers(X, V, eps)
     eps_N = float(slack_N * np.max(1.0 / N)) * b.ROUND_UP
-    eps_V = float(slack_V * np.max(np.linalg.norm(V, axis=1))) * b.ROUND_UP
+    if eps_V is None:
+        eps_V = float(slack_V * np.max(np.linalg.norm(V, axis=1))) * b.ROUND_UP
     c = float(rng.uniform(0.0, 0.99)) if c is None else float(c)
     beta_V = c / eps_N
     D = b.unit(rng, V.shape)
@@ -142,12 +151,11 @@ def _data_inputs(st: Stats, xp: Any) -> dict:
     return {"xbar_max": st.xbar_max(xp)}
 
 
-def lhs_b11_seminorm(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b11_seminorm(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
-    return make_check(
-        "B.1.1-seminorm",
+    return cl.check(
         sn,
         {"norm_v": norm(v, xp), **_data_inputs(st, xp)},
         xp=xp,
@@ -155,12 +163,11 @@ def lhs_b11_seminorm(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b11_sandwich(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b11_sandwich(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     v = xp.arr(s["v"])
     sv = st.sigma_mul(v)
-    return make_check(
-        "B.1.1-sandwich",
+    return cl.check(
         norm(sv, xp),
         {"sigma_norm_v": xp.sqrt(st.sigma_sq(v)), **_data_inputs(st, xp)},
         xp=xp,
@@ -168,12 +175,11 @@ def lhs_b11_sandwich(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b11_N(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b11_N(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
-    return make_check(
-        "B.1.1-N",
+    return cl.check(
         sn,
         {"sigma_norm_v": sn, "eps": xp.num(s["eps"])},
         xp=xp,
@@ -181,14 +187,13 @@ def lhs_b11_N(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b12(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_b12(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     u, v = xp.arr(s["u"]), xp.arr(s["v"])
     eps = xp.num(s["eps"])
-    Nu = xp.sqrt(st.sigma_sq(u) + eps)
-    Nv = xp.sqrt(st.sigma_sq(v) + eps)
-    return make_check(
-        "B.1.2",
+    Nu = st.normalizers(u, eps, xp)
+    Nv = st.normalizers(v, eps, xp)
+    return cl.check(
         abs(Nu - Nv),
         {"sigma_dist_uv": xp.sqrt(st.sigma_sq(u - v)), "eps": eps},
         xp=xp,
@@ -198,11 +203,11 @@ def lhs_b12(s: Sample, xp: Any) -> Check:
 
 
 def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray, Any]:
-    st = Stats.of(s["X"], xp)
+    st = s.stats(xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     eps = xp.num(s["eps"])
-    N = xp.sqrt(st.sigma_sq(V) + eps)
-    N2 = xp.sqrt(st.sigma_sq(V2) + eps)
+    N = st.normalizers(V, eps, xp)
+    N2 = st.normalizers(V2, eps, xp)
     inputs = {
         "c": xp.num(s["c_b2"]),
         "eps_N": xp.num(s["eps_N"]),
@@ -217,7 +222,7 @@ def _b2_common(s: Sample, xp: Any) -> tuple[Stats, dict, np.ndarray, np.ndarray,
 
 
 def _worst_row(
-    claim_id: str,
+    cl: Claim,
     lhs: np.ndarray,
     per_row: dict[str, np.ndarray],
     inputs: dict,
@@ -232,8 +237,7 @@ def _worst_row(
         for k, arr in per_row.items():
             vals[k] = arr[j]
         checks.append(
-            make_check(
-                claim_id,
+            cl.check(
                 lhs[j],
                 vals,
                 xp=xp,
@@ -245,19 +249,17 @@ def _worst_row(
     return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
 
 
-def lhs_b21_mult(s: Sample, xp: Any) -> Check:
+def lhs_b21_mult(cl: Claim, s: Sample, xp: Any) -> Check:
     st, inputs, N, N2, _ = _b2_common(s, xp)
-    return _worst_row(
-        "B.2.1-mult", 1 / N2, {"N_j": N}, inputs, xp, st.n + s["V"].shape[1]
-    )
+    return _worst_row(cl, 1 / N2, {"N_j": N}, inputs, xp, st.n + s["V"].shape[1])
 
 
-def lhs_b21_add(s: Sample, xp: Any) -> Check:
+def lhs_b21_add(cl: Claim, s: Sample, xp: Any) -> Check:
     st, inputs, N, N2, _ = _b2_common(s, xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     lhs = np.abs(1 / N2 - 1 / N)
     return _worst_row(
-        "B.2.1-add",
+        cl,
         lhs,
         {"dist_vj": row_norms(V2 - V, xp), "N_j": N},
         inputs,
@@ -267,8 +269,8 @@ def lhs_b21_add(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b22(s: Sample, xp: Any) -> Check:
-    st, inputs, N, N2, eps = _b2_common(s, xp)
+def lhs_b22(cl: Claim, s: Sample, xp: Any) -> Check:
+    st, inputs, _, N2, _ = _b2_common(s, xp)
     V2 = xp.arr(s["V2"])
     x = xp.arr(s["x"])
     S = st.sigma_mul(V2)  # rows Sigma v'_j
@@ -276,8 +278,7 @@ def lhs_b22(s: Sample, xp: Any) -> Check:
     Tx = x[None, :] - S * coef[:, None]
     nrm = row_norms(Tx, xp)
     j = int(np.argmax(np.asarray([float(t) for t in nrm])))
-    return make_check(
-        "B.2.2",
+    return cl.check(
         nrm[j],
         {**inputs, "norm_x": norm(x, xp)},
         xp=xp,
@@ -286,14 +287,13 @@ def lhs_b22(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_b23(s: Sample, xp: Any) -> Check:
+def lhs_b23(cl: Claim, s: Sample, xp: Any) -> Check:
     st, inputs, N, _, _ = _b2_common(s, xp)
     V = xp.arr(s["V"])
     x = xp.arr(s["x"])
     val = np.abs((V @ x) / N)
     j = int(np.argmax(np.asarray([float(t) for t in val])))
-    return make_check(
-        "B.2.3",
+    return cl.check(
         val[j],
         {**inputs, "norm_x": norm(x, xp)},
         xp=xp,
@@ -302,28 +302,102 @@ def lhs_b23(s: Sample, xp: Any) -> Check:
     )
 
 
-def _vec_sampler(cid: str):
-    return lambda rng, **k: sample_vectors(rng, cid, **k)
+def _b1_knobs(draw: Any, st: Any) -> dict:
+    return {
+        "kind": draw(st.sampled_from(b.DATA_KINDS)),
+        "n": draw(st.integers(2, 12)),
+        "d": draw(st.integers(1, 6)),
+        "align": draw(st.sampled_from([1.0, 0.0]) | st.floats(0.0, 1.0)),
+    }
 
 
-def _b2_sampler(cid: str):
-    return lambda rng, **k: sample_b2(rng, cid, **k)
+def b2_knobs(draw: Any, st: Any) -> dict:
+    """Hypothesis knobs of a Lemma B.2 instance (also used by Lemma D.1)."""
+    edge = st.sampled_from([b.EDGE]) | st.floats(0.0, b.EDGE)
+    return {
+        "kind": draw(st.sampled_from(b.DATA_KINDS)),
+        "n": draw(st.integers(2, 12)),
+        "d": draw(st.integers(1, 6)),
+        "m": draw(st.integers(1, 6)),
+        "adversarial": draw(st.booleans()),
+        "c": draw(st.sampled_from([0.5, 0.9]) | st.floats(0.0, 0.99)),
+        "xnorm": draw(edge),
+        "xmode": draw(st.sampled_from(["worst", "random", "data"])),
+        "frac": draw(edge),
+    }
 
 
-for _cid, _fn, _what in (
-    ("B.1.1-seminorm", lhs_b11_seminorm, "||v||_Sigma"),
-    ("B.1.1-sandwich", lhs_b11_sandwich, "||Sigma v||"),
-    ("B.1.1-N", lhs_b11_N, "||v||_Sigma (against N(v))"),
-    ("B.1.2", lhs_b12, "|N(u) - N(v)|"),
-):
-    register(
-        Claim(_cid, "B", "deterministic", _fn, _vec_sampler(_cid), _what, __name__)
+def _b1(cid: str, lhs_fn: Any, what: str) -> Claim:
+    return Claim(
+        lemmas.claim(cid),
+        "B",
+        "deterministic",
+        lhs_fn,
+        sample_vectors,
+        what,
+        knobs=_b1_knobs,
     )
 
-for _cid, _fn, _what in (
-    ("B.2.1-mult", lhs_b21_mult, "1/N(v'_j), worst row j"),
-    ("B.2.1-add", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
-    ("B.2.2", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
-    ("B.2.3", lhs_b23, "max_j |<v_j / N_j, x>|"),
-):
-    register(Claim(_cid, "B", "deterministic", _fn, _b2_sampler(_cid), _what, __name__))
+
+def _b2(cid: str, lhs_fn: Any, what: str) -> Claim:
+    return Claim(
+        lemmas.claim(cid),
+        "B",
+        "deterministic",
+        lhs_fn,
+        sample_b2,
+        what,
+        knobs=b2_knobs,
+    )
+
+
+#: eps of the eq. (23) samples: up to 1e4, where eps_N = max_j 1/N_j < 1/9 (the proof
+#: of D.2 has no eps_N >= 1; the later copies of (23) assume it).
+EQ23_EPS = (0.0, 1e-3, 0.1, 1.0, 4.0, 100.0, 1e4)
+
+
+def sample_eq23(
+    rng: np.random.Generator, claim: str, *, eps: float | None = None, **knobs: Any
+) -> Sample:
+    """A Lemma B.2 instance with the constants of eq. (23): ``c = 1/2``, ``eps_V = 2``
+    (rows of V scaled to norm <= 2), ``beta_V = 1/(2 eps_N)``."""
+    eps = float(b._pick(rng, EQ23_EPS)) if eps is None else float(eps)
+    return sample_b2(
+        rng, claim, c=0.5, eps_V=2.0, max_row_norm=2.0 * b.EDGE, eps=eps, **knobs
+    )
+
+
+def _eq23_knobs(draw: Any, st: Any) -> dict:
+    k = b2_knobs(draw, st)
+    del k["c"]
+    k["eps"] = draw(st.sampled_from(EQ23_EPS))
+    return k
+
+
+def _eq23(cid: str, lhs_fn: Any, what: str) -> Claim:
+    return Claim(
+        lemmas.claim(cid),
+        "B",
+        "deterministic",
+        lhs_fn,
+        sample_eq23,
+        what + " (constants of eq. (23))",
+        knobs=_eq23_knobs,
+    )
+
+
+#: The claims of Appendix B (collected by :mod:`bnbounds.checks.catalog`).
+CLAIMS: tuple[Claim, ...] = (
+    _b1("B.1.1-seminorm", lhs_b11_seminorm, "||v||_Sigma"),
+    _b1("B.1.1-sandwich", lhs_b11_sandwich, "||Sigma v||"),
+    _b1("B.1.1-N", lhs_b11_N, "||v||_Sigma (against N(v))"),
+    _b1("B.1.2", lhs_b12, "|N(u) - N(v)|"),
+    _b2("B.2.1-mult", lhs_b21_mult, "1/N(v'_j), worst row j"),
+    _b2("B.2.1-add", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
+    _b2("B.2.2", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
+    _b2("B.2.3", lhs_b23, "max_j |<v_j / N_j, x>|"),
+    _eq23("B.2.1-mult-eq23", lhs_b21_mult, "1/N(v'_j), worst row j"),
+    _eq23("B.2.1-add-eq23", lhs_b21_add, "|1/N(v'_j) - 1/N(v_j)|, worst row j"),
+    _eq23("B.2.2-eq23", lhs_b22, "max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||"),
+    _eq23("B.2.3-eq23", lhs_b23, "max_j |<v_j / N_j, x>|"),
+)

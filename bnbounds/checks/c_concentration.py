@@ -18,22 +18,35 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import lemmas
 from . import _build as b
-from ._common import Sample, Stats, relu, row_norms
-from .registry import Check, Claim, make_check, register
+from ._common import Sample, relu, row_norms
+from .claim import Check, Claim
 
 #: Frequency configurations per claim and profile: each is run with its own draws.
-#: C.2-V: (d, delta) with m = floor(delta e^{d/8}), the largest width its hypothesis
-#: allows; the printed bound 1 + sqrt(2 ln(1/delta)/d) omits the union bound over m.
+#: C.2-V and C.2-inv: (d, delta) with m = floor(delta e^{d/8}), the largest width their
+#: hypothesis m <= delta e^{d/8} allows (where a max over m rows binds), up to
+#: m = 4051; the printed bound 1 + sqrt(2 ln(1/delta)/d) omits the union bound over m.
 CONFIGS: dict[str, list[dict[str, Any]]] = {
     "C.1": [
-        dict(n=8, d=4, m=16, delta=0.05, kind="separable", eps=0.0),
-        dict(n=16, d=8, m=64, delta=0.2, kind="scales", eps=0.0),
-        dict(n=8, d=3, m=8, delta=0.24, kind="dyadic", eps=1e-3),
+        {"n": 8, "d": 4, "m": 16, "delta": 0.05, "kind": "separable", "eps": 0.0},
+        {"n": 16, "d": 8, "m": 64, "delta": 0.2, "kind": "scales", "eps": 0.0},
+        {"n": 8, "d": 3, "m": 8, "delta": 0.24, "kind": "dyadic", "eps": 1e-3},
     ],
-    "C.2-a": [dict(m=8, delta=0.1), dict(m=64, delta=0.3), dict(m=2, delta=0.5)],
-    "C.2-V": [dict(d=32, delta=0.5), dict(d=48, delta=0.3), dict(d=64, delta=0.1)],
-    "C.2-inv": [dict(d=24, delta=0.1), dict(d=2, delta=0.9), dict(d=40, delta=0.5)],
+    "C.2-a": [{"m": 8, "delta": 0.1}, {"m": 64, "delta": 0.3}, {"m": 2, "delta": 0.5}],
+    "C.2-V": [
+        {"d": 32, "delta": 0.5},
+        {"d": 48, "delta": 0.3},
+        {"d": 64, "delta": 0.1},
+        {"d": 72, "delta": 0.5},  # m = 4051
+    ],
+    "C.2-inv": [
+        {"d": 24, "delta": 0.1},
+        {"d": 2, "delta": 0.9},
+        {"d": 40, "delta": 0.5},
+        {"d": 64, "delta": 0.5},  # m = 1490
+        {"d": 72, "delta": 0.1},  # m = 810
+    ],
 }
 
 
@@ -73,16 +86,15 @@ def sample_init(
     return Sample(claim, arrays, {"delta": delta, "eps": float(eps)})
 
 
-def lhs_c1(s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_c1(cl: Claim, s: Sample, xp: Any) -> Check:
+    st = s.stats(xp)
     a, V = xp.arr(s["a"]), xp.arr(s["V"])
-    N = xp.sqrt(st.sigma_sq(V) + xp.num(s["eps"]))
+    N = st.normalizers(V, xp.num(s["eps"]), xp)
     H = (st.Xbar @ V.T) / N[None, :]
     p = xp.arr(s["y"]) * (relu(H) @ a)
     inv = np.max(1 / N)
     lhs = np.max(np.abs(p))
-    return make_check(
-        "C.1",
+    return cl.check(
         lhs,
         {
             "eps_N": inv * xp.num(b.ROUND_UP),
@@ -96,10 +108,9 @@ def lhs_c1(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_c2a(s: Sample, xp: Any) -> Check:
+def lhs_c2a(cl: Claim, s: Sample, xp: Any) -> Check:
     a = xp.arr(s["a"])
-    return make_check(
-        "C.2-a",
+    return cl.check(
         xp.sqrt(np.sum(a * a)),
         {"m": a.size, "delta": xp.num(s["delta"])},
         xp=xp,
@@ -107,11 +118,10 @@ def lhs_c2a(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_c2v(s: Sample, xp: Any) -> Check:
+def lhs_c2v(cl: Claim, s: Sample, xp: Any) -> Check:
     V = xp.arr(s["V"])
     m, d = V.shape
-    return make_check(
-        "C.2-V",
+    return cl.check(
         np.max(row_norms(V, xp)),
         {"m": m, "d": d, "delta": xp.num(s["delta"])},
         xp=xp,
@@ -119,11 +129,10 @@ def lhs_c2v(s: Sample, xp: Any) -> Check:
     )
 
 
-def lhs_c2inv(s: Sample, xp: Any) -> Check:
+def lhs_c2inv(cl: Claim, s: Sample, xp: Any) -> Check:
     V = xp.arr(s["V"])
     m, d = V.shape
-    return make_check(
-        "C.2-inv",
+    return cl.check(
         np.max(1 / row_norms(V, xp)),
         {"m": m, "d": d, "delta": xp.num(s["delta"])},
         xp=xp,
@@ -131,14 +140,22 @@ def lhs_c2inv(s: Sample, xp: Any) -> Check:
     )
 
 
-def _sampler(cid: str):
-    return lambda rng, **k: sample_init(rng, cid, **k)
+def _claim(cid: str, lhs_fn: Any, what: str) -> Claim:
+    return Claim(
+        lemmas.claim(cid),
+        "C",
+        "frequency",
+        lhs_fn,
+        sample_init,
+        what,
+        configs=tuple(CONFIGS[cid]),
+    )
 
 
-for _cid, _fn, _what in (
-    ("C.1", lhs_c1, "max_i |p_i(W_0)| at initialisation"),
-    ("C.2-a", lhs_c2a, "||a_0||"),
-    ("C.2-V", lhs_c2v, "max_j ||v_j|| at initialisation"),
-    ("C.2-inv", lhs_c2inv, "max_j 1/||v_j|| at initialisation"),
-):
-    register(Claim(_cid, "C", "frequency", _fn, _sampler(_cid), _what, __name__))
+#: The claims of Appendix C (collected by :mod:`bnbounds.checks.catalog`).
+CLAIMS: tuple[Claim, ...] = (
+    _claim("C.1", lhs_c1, "max_i |p_i(W_0)| at initialisation"),
+    _claim("C.2-a", lhs_c2a, "||a_0||"),
+    _claim("C.2-V", lhs_c2v, "max_j ||v_j|| at initialisation"),
+    _claim("C.2-inv", lhs_c2inv, "max_j 1/||v_j|| at initialisation"),
+)

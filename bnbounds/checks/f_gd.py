@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import lemmas
 from . import _build as b
-from ._common import F64, Sample, Stats, relu
-from ._net import Net, gamma_inputs, gamma_positive, sample_gamma
-from .registry import Check, Claim, make_check, register
+from ._common import F64, Sample, relu
+from ._net import Net, gamma_inputs, gamma_knobs, gamma_positive, sample_gamma
+from .claim import Check, Claim
 
 #: Largest n for which the expectation over sign vectors is enumerated exactly.
 F1_MAX_N = 12
@@ -60,8 +61,11 @@ def sample_f1(
 
 
 def rad_lower(s: Sample, xp: Any) -> Any:
-    """``E_eps max_{V in cands, j, s} (B/n) |sum_i eps_i y_i relu(s <v_j, xbar_i>)|``."""
-    st = Stats.of(s["X"], xp)
+    """The exact lower estimate of the Rademacher complexity.
+
+    ``E_eps max_{V in cands, j, s} (B/n) |sum_i eps_i y_i relu(s <v_j, xbar_i>)|``.
+    """
+    st = s.stats(xp)
     y = xp.arr(s["y"])
     n = st.n
     F = []
@@ -77,8 +81,9 @@ def rad_lower(s: Sample, xp: Any) -> Any:
     return xp.num(s["B"]) * np.sum(best) / (len(signs) * n)
 
 
-def _f1(claim_id: str, s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
+def lhs_f1(cl: Claim, s: Sample, xp: Any) -> Check:
+    """:func:`rad_lower` against the bound of Lemma F.1."""
+    st = s.stats(xp)
     lhs = rad_lower(s, xp)
     XF = (
         np.sqrt(float(np.sum(np.asarray(st.Xbar, dtype=float) ** 2)))
@@ -92,8 +97,7 @@ def _f1(claim_id: str, s: Sample, xp: Any) -> Check:
         "n": st.n,
         "xbar_max": st.xbar_max(xp),
     }
-    return make_check(
-        claim_id,
+    return cl.check(
         lhs,
         inputs,
         xp=xp,
@@ -105,44 +109,42 @@ def _f1(claim_id: str, s: Sample, xp: Any) -> Check:
     )
 
 
-def _f3(claim_id: str, s: Sample, xp: Any) -> Check:
-    st = Stats.of(s["X"], xp)
-    V = xp.arr(s["V"])
+def f3_grad_sq(s: Sample, k: int, xp: Any, st: Any) -> tuple:
+    """``(||grad_U Rhat||^2, ||grad_V Rhat||^2, sum_i |l'_i| / n)`` at the k-th W'."""
     eps = xp.num(s["eps"])
-    N0 = xp.sqrt(st.sigma_sq(V) + eps)
+    if xp is F64:
+        from ..network import Params, risk_and_grad
+
+        W = Params(s["a2"][k], s["c2"][k], s["V2"][k])
+        rg = risk_and_grad(W, s.dataset(), eps=float(eps))
+        gu = float(rg.grad.a @ rg.grad.a + rg.grad.c @ rg.grad.c)
+        gv = float(np.sum(rg.grad.V * rg.grad.V))
+        return gu, gv, float(rg.mean_abs_dloss)
+    import mpmath
+
+    y = xp.arr(s["y"])
+    net = Net.of(st, s["a2"][k], s["c2"][k], s["V2"][k], eps, xp)
+    p = net.p(y)
+    lp = np.array([-1 / (1 + mpmath.exp(t)) for t in p], dtype=object)
+    g = lp * y / st.n  # d Rhat / d f_i
+    da = relu(net.H).T @ g
+    dc = (net.O * net.Z / net.N[None, :]).T @ g * net.a
+    w = net.O * (net.a * net.c / net.N)[None, :] * g[:, None]  # (n, m)
+    dV = w.T @ st.Xbar - (np.sum(w * net.Z, axis=0) / (net.N * net.N))[:, None] * net.SV
+    return np.sum(da * da) + np.sum(dc * dc), np.sum(dV * dV), np.sum(np.abs(lp)) / st.n
+
+
+def _f3(cl: Claim, s: Sample, xp: Any, which: int) -> Check:
+    st = s.stats(xp)
+    V = xp.arr(s["V"])
+    N0 = st.normalizers(V, xp.num(s["eps"]), xp)
     checks = []
     for k in range(s["a2"].shape[0]):
-        if xp is F64:
-            from .. import Dataset, Params, risk_and_grad
-
-            W = Params(s["a2"][k], s["c2"][k], s["V2"][k])
-            rg = risk_and_grad(W, Dataset(s["X"], s["y"]), eps=float(eps))
-            gu = float(rg.grad.a @ rg.grad.a + rg.grad.c @ rg.grad.c)
-            gv = float(np.sum(rg.grad.V * rg.grad.V))
-            mad = float(rg.mean_abs_dloss)
-        else:
-            import mpmath
-
-            y = xp.arr(s["y"])
-            net = Net.of(st, s["a2"][k], s["c2"][k], s["V2"][k], eps, xp)
-            p = net.p(y)
-            lp = np.array([-1 / (1 + mpmath.exp(t)) for t in p], dtype=object)
-            g = lp * y / st.n  # d Rhat / d f_i
-            da = relu(net.H).T @ g
-            dc = (net.O * net.Z / net.N[None, :]).T @ g * net.a
-            w = net.O * (net.a * net.c / net.N)[None, :] * g[:, None]  # (n, m)
-            dV = (
-                w.T @ st.Xbar
-                - (np.sum(w * net.Z, axis=0) / (net.N * net.N))[:, None] * net.SV
-            )
-            gu = np.sum(da * da) + np.sum(dc * dc)
-            gv = np.sum(dV * dV)
-            mad = np.sum(np.abs(lp)) / st.n
-        inputs = {**gamma_inputs(s, st, N0, xp, k), "mean_abs_dloss": mad}
+        g = f3_grad_sq(s, k, xp, st)
+        inputs = {**gamma_inputs(s, st, N0, xp, k), "mean_abs_dloss": g[2]}
         checks.append(
-            make_check(
-                claim_id,
-                gu if claim_id == "F.3-U" else gv,
+            cl.check(
+                g[which],
                 inputs,
                 xp=xp,
                 length=st.n + V.size,
@@ -153,30 +155,62 @@ def _f3(claim_id: str, s: Sample, xp: Any) -> Check:
     return max(checks, key=lambda ch: (ch.ratio, -ch.slack))
 
 
-for _cid in ("F.1", "F.1-coarse"):
-    register(
-        Claim(
-            _cid,
-            "F",
-            "rademacher",
-            lambda s, xp, _c=_cid: _f1(_c, s, xp),
-            lambda rng, _c=_cid, **k: sample_f1(rng, _c, **k),
-            "exact lower estimate of Rad(H * X) (sup over a finite subset of H)",
-            __name__,
-        )
-    )
-for _cid, _what in (
-    ("F.3-U", "||grad_U Rhat(W')||^2 over W' in Gamma"),
-    ("F.3-V", "||grad_V Rhat(W')||^2 over W' in Gamma"),
-):
-    register(
-        Claim(
-            _cid,
-            "F",
-            "deterministic",
-            lambda s, xp, _c=_cid: _f3(_c, s, xp),
-            lambda rng, _c=_cid, **k: sample_gamma(rng, _c, **k),
-            _what,
-            __name__,
-        )
-    )
+def lhs_f3_u(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``||grad_U Rhat(W')||^2``, worst W'."""
+    return _f3(cl, s, xp, 0)
+
+
+def lhs_f3_v(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``||grad_V Rhat(W')||^2``, worst W'."""
+    return _f3(cl, s, xp, 1)
+
+
+def _f1_knobs(draw: Any, st: Any) -> dict:
+    return {
+        "n": draw(st.integers(2, 8)),
+        "m": draw(st.integers(1, 4)),
+        "log10_rho": draw(st.floats(-3.0, 1.0)),
+    }
+
+
+_F1_WHAT = "exact lower estimate of Rad(H * X) (sup over a finite subset of H)"
+
+#: The claims of Appendix F (collected by :mod:`bnbounds.checks.catalog`).
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        lemmas.claim("F.1"),
+        "F",
+        "rademacher",
+        lhs_f1,
+        sample_f1,
+        _F1_WHAT,
+        knobs=_f1_knobs,
+    ),
+    Claim(
+        lemmas.claim("F.1-coarse"),
+        "F",
+        "rademacher",
+        lhs_f1,
+        sample_f1,
+        _F1_WHAT,
+        knobs=_f1_knobs,
+    ),
+    Claim(
+        lemmas.claim("F.3-U"),
+        "F",
+        "deterministic",
+        lhs_f3_u,
+        sample_gamma,
+        "||grad_U Rhat(W')||^2 over W' in Gamma",
+        knobs=gamma_knobs,
+    ),
+    Claim(
+        lemmas.claim("F.3-V"),
+        "F",
+        "deterministic",
+        lhs_f3_v,
+        sample_gamma,
+        "||grad_V Rhat(W')||^2 over W' in Gamma",
+        knobs=gamma_knobs,
+    ),
+)

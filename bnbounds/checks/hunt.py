@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import BNBoundsValueError
 from ._common import Sample
 from .registry import Check, Claim
 
@@ -33,6 +34,15 @@ class HuntResult:
 def hunt(
     claim: Claim, *, restarts: int = 200, steps: int = 200, keep: int = 4, seed: int = 0
 ) -> HuntResult:
+    for name, value, low in (("restarts", restarts, 1), ("steps", steps, 0)):
+        if (
+            not isinstance(value, (int, np.integer))
+            or isinstance(value, bool)
+            or value < low
+        ):
+            raise BNBoundsValueError(
+                f"{name} is {value!r}; expected an integer >= {low}"
+            )
     rng = np.random.default_rng(seed)
     pool: list[tuple[Check, Sample]] = []
     evals = 0

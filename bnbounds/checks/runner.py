@@ -1,16 +1,25 @@
 """Run claims: sampling, frequencies, re-validation, aggregation (no printing).
 
-:func:`run_claim` returns a :class:`ClaimResult`; ``bnbounds check`` renders them.
-Verdict of a claim over its samples:
+:func:`run_claim` returns a :class:`ClaimResult`; :func:`bnbounds.checks.run_all`
+bundles them into the report ``bnbounds check`` renders. Verdict of a claim over its
+samples:
 
 * ``violated``: some sample meeting every hypothesis violates the inequality and the
   mpmath re-validation confirms it (frequency claims: the Clopper-Pearson lower
   bound of the failure rate exceeds the claimed failure probability);
 * ``hypotheses-not-met``: no sample met the hypotheses (the worst ratio is still
   reported, with how far each hypothesis is off);
-* ``inconclusive``: every admissible sample was within the float64 error band (or a
-  frequency interval straddles the claimed probability);
+* ``tight``: the worst admissible sample sits inside the float64 rounding band
+  (equality as far as float64 can tell), or some admissible sample shows a slack
+  <= 0 inside the band, or a float64 violation that the 50-digit re-validation
+  puts inside the band;
+* ``inconclusive``: the float64 violation could not be re-validated (too large) or
+  the 50-digit value disagrees with float64 beyond the band (frequency claims: the
+  interval straddles the claimed probability);
 * ``holds`` otherwise.
+
+``failures`` counts the admissible samples (draws) that violate the inequality in
+float64 beyond the band.
 """
 
 from __future__ import annotations
@@ -23,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from .._json import json_float
 from ._common import Sample
-from .registry import Check, Claim, hypothesis_gaps, slack_ratio
+from ._store import known_claims
+from .claim import Check, Claim, hypothesis_gaps, slack_ratio
 
 #: Samples per deterministic claim and draws per frequency configuration.
 PROFILES: dict[str, dict[str, int]] = {
@@ -40,7 +51,19 @@ MP_MAX_ENTRIES = 200_000
 
 
 def clopper_pearson(k: int, n: int, alpha: float = CP_ALPHA) -> tuple[float, float]:
-    """Exact one-sided ``(lower, upper)`` bounds at level ``1 - alpha`` each."""
+    """Exact one-sided ``(lower, upper)`` bounds at level ``1 - alpha`` each.
+
+    Parameters
+    ----------
+    k, n : int
+        Failures and trials.
+    alpha : float, default :data:`CP_ALPHA`
+        One-sided level.
+
+    Returns
+    -------
+    tuple of float
+    """
     from scipy.stats import beta
 
     lo = 0.0 if k == 0 else float(beta.ppf(alpha, k, n - k + 1))
@@ -50,7 +73,33 @@ def clopper_pearson(k: int, n: int, alpha: float = CP_ALPHA) -> tuple[float, flo
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """Aggregate of one claim: table row, worst check, witness (if any)."""
+    """Aggregate of one claim: table row, worst check, witness (if any).
+
+    Attributes
+    ----------
+    claim, source, mode : str
+        Claim id, its source in the paper, its mode.
+    samples, met : int
+        Samples (draws) evaluated, and how many met every hypothesis.
+    min_slack, worst_ratio : float
+        Over the admissible samples (all samples if none was admissible).
+    verdict : str
+        See :data:`bnbounds.checks.claim.VERDICTS`.
+    known : bool
+        A violation with a documented witness.
+    worst : Check or None
+        The worst check.
+    gaps : dict
+        How far each unmet hypothesis is off.
+    witness : dict or None
+        What to replay a violation with.
+    seconds : float
+        Time spent.
+    failures : int
+        Admissible samples (draws) violating the inequality beyond the band.
+    tight : int
+        Admissible samples inside the rounding band (deterministic claims).
+    """
 
     claim: str
     source: str
@@ -66,11 +115,11 @@ class ClaimResult:
     witness: dict | None = None
     seconds: float = 0.0
     failures: int = 0
+    tight: int = 0
 
     def to_dict(self) -> dict:
-        def f(x: float) -> Any:
-            return x if math.isfinite(x) else str(x)
-
+        """JSON-ready dict (numbers by the policy of :mod:`bnbounds._json`)."""
+        f = json_float
         return {
             "id": self.claim,
             "source": self.source,
@@ -82,6 +131,7 @@ class ClaimResult:
             "worst_ratio": f(self.worst_ratio),
             "min_slack": f(self.min_slack),
             "failures": self.failures,
+            "tight_samples": self.tight,
             "unmet_hypotheses": self.gaps,
             "seconds": round(self.seconds, 3),
             "worst": None if self.worst is None else self.worst.to_dict(),
@@ -90,6 +140,8 @@ class ClaimResult:
 
 @dataclass(frozen=True)
 class Frequency:
+    """One frequency experiment: the aggregate check and its counts."""
+
     check: Check
     failures: int
     met: int
@@ -108,7 +160,26 @@ def frequency_experiment(
     seed: int,
     tick: Callable[[], None] | None = None,
 ) -> Frequency:
-    """Failure rate over ``draws`` seeded initialisations at one configuration."""
+    """Failure rate over ``draws`` seeded initialisations at one configuration.
+
+    Parameters
+    ----------
+    claim : Claim
+        A frequency claim.
+    config : dict
+        Sampler knobs of the configuration.
+    draws : int
+        Initialisations, seeded ``seed, seed + 1, ...``.
+    seed : int
+        First seed.
+    tick : callable, optional
+        Called once per draw (progress).
+
+    Returns
+    -------
+    Frequency
+        The aggregate check, failures, admissible draws and one failing sample.
+    """
     cc = claim.constants
     fails, met, last, worst_fail, worst_any = 0, 0, None, None, None
     for k in range(draws):
@@ -193,18 +264,36 @@ def run_claim(
     tick: Callable[[], None] | None = None,
     known: set[str] | None = None,
 ) -> ClaimResult:
-    """Run one claim under a profile; re-validate and package any violation."""
-    from . import witnesses
+    """Run one claim under a profile; re-validate and package any violation.
 
+    Parameters
+    ----------
+    claim : Claim
+        The record to run.
+    profile : {"quick", "thorough"}
+        Samples / draws per configuration (:data:`PROFILES`).
+    seed : int, default 0
+        Samples are seeded ``seed, seed + 1, ...``.
+    tick : callable, optional
+        Called once per sample (progress).
+    known : set of str, optional
+        Claim ids whose violations are documented (default: the stored witnesses).
+
+    Returns
+    -------
+    ClaimResult
+    """
     prof = PROFILES[profile]
-    known = witnesses.known_claims() if known is None else known
+    known = known_claims() if known is None else known
     t0 = time.perf_counter()
     if claim.mode == "frequency":
         return _run_frequency(claim, prof, seed, tick, known, t0)
     worst_met: tuple[Check, Sample] | None = None
     worst_any: Check | None = None
     met = 0
-    inconclusive = 0
+    tight = 0
+    tight_le0 = 0
+    failures = 0
     min_slack = math.inf
     for k in range(prof["samples"]):
         s = claim.sample(seed + k)
@@ -217,7 +306,9 @@ def run_claim(
             continue
         met += 1
         min_slack = min(min_slack, ch.slack)
-        inconclusive += ch.verdict == "inconclusive"
+        tight += ch.verdict == "tight"
+        tight_le0 += ch.verdict == "tight" and ch.slack <= 0
+        failures += ch.verdict == "violated"
         if worst_met is None or ch.ratio > worst_met[0].ratio:
             worst_met = (ch, s)
     witness = None
@@ -242,14 +333,16 @@ def run_claim(
                     "float64": worst.to_dict(),
                     "mpmath": precise.to_dict(),
                 }
+            elif precise is not None and 0 <= precise.slack <= worst.err:
+                verdict = "tight"  # 50 digits: no violation, inside the float band
             else:
                 verdict = "inconclusive"
-        elif inconclusive == met:
-            verdict = "inconclusive"
+        elif worst.verdict == "tight" or tight_le0:
+            verdict = "tight"
         else:
             verdict = "holds"
     gaps = (
-        hypothesis_gaps(worst)
+        hypothesis_gaps(worst, claim.spec)
         if (worst is not None and not worst.hypotheses_met)
         else {}
     )
@@ -267,23 +360,43 @@ def run_claim(
         gaps,
         witness,
         time.perf_counter() - t0,
+        failures,
+        tight,
     )
 
 
-def _configs(claim: Claim) -> list[dict]:
-    import importlib
+def samples_of(claim: Claim, profile: str = "quick") -> int:
+    """How many samples (draws) :func:`run_claim` evaluates for ``claim``.
 
-    mod = importlib.import_module(claim.module)
-    return list(getattr(mod, "CONFIGS", {}).get(claim.id, [{}]))
+    Parameters
+    ----------
+    claim : Claim
+        The record.
+    profile : {"quick", "thorough"}
+        The profile.
+
+    Returns
+    -------
+    int
+    """
+    prof = PROFILES[profile]
+    if claim.mode == "frequency":
+        return len(claim.configs) * prof["draws"]
+    return prof["samples"]
+
+
+def _configs(claim: Claim) -> list[dict]:
+    """The frequency configurations of ``claim`` (kept for old callers)."""
+    return [dict(c) for c in claim.configs]
 
 
 def _run_frequency(claim, prof, seed, tick, known, t0) -> ClaimResult:
     order = {"violated": 3, "inconclusive": 2, "holds": 1, "hypotheses-not-met": 0}
     best: Frequency | None = None
     total = met = 0
-    for ci, cfg in enumerate(_configs(claim)):
+    for ci, cfg in enumerate(claim.configs):
         fr = frequency_experiment(
-            claim, cfg, draws=prof["draws"], seed=seed + 100_000 * ci, tick=tick
+            claim, dict(cfg), draws=prof["draws"], seed=seed + 100_000 * ci, tick=tick
         )
         total += prof["draws"]
         met += fr.met
@@ -311,7 +424,7 @@ def _run_frequency(claim, prof, seed, tick, known, t0) -> ClaimResult:
         ):
             p = claim.evaluate(best.failing_sample, precise=True)
             witness["one_failing_draw_mpmath"] = p.to_dict()
-    gaps = hypothesis_gaps(ch) if ch.verdict == "hypotheses-not-met" else {}
+    gaps = hypothesis_gaps(ch, claim.spec) if ch.verdict == "hypotheses-not-met" else {}
     return ClaimResult(
         claim.id,
         claim.source,

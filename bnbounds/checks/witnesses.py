@@ -9,43 +9,27 @@ the Clopper-Pearson interval. The documented witnesses ship in
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from ._common import Sample
+from ._store import PACKAGE_DIR, known_claims, stored, write_json
+from .catalog import CLAIMS
+from .runner import frequency_experiment
 
-from .._io import atomic_write_text
-
-PACKAGE_DIR = Path(__file__).resolve().parent.parent / "witnesses"
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON atomically (temp file in the same directory + os.replace)."""
-    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=False) + "\n")
-
-
-def stored(directory: str | os.PathLike | None = None) -> Iterator[tuple[Path, dict]]:
-    """Every witness JSON of ``directory`` (default: the package's documented ones)."""
-    d = Path(directory) if directory is not None else PACKAGE_DIR
-    if not d.is_dir():
-        return
-    for p in sorted(d.glob("*.json")):
-        with open(p) as fh:
-            yield p, json.load(fh)
-
-
-def known_claims() -> set[str]:
-    """Claim ids with a documented witness (their violations are reported as known)."""
-    return {w["claim"] for _, w in stored()}
+__all__ = ["PACKAGE_DIR", "known_claims", "replay", "stored", "write_json"]
 
 
 def replay(witness: dict) -> dict:
-    """Re-run a witness; returns ``{"claim", "kind", "reproduced", ...}``."""
-    from ._common import Sample
-    from .registry import CLAIMS
-    from .runner import frequency_experiment
+    """Re-run a witness.
 
+    Parameters
+    ----------
+    witness : dict
+        A stored witness (see :func:`stored`).
+
+    Returns
+    -------
+    dict
+        ``{"claim", "kind", "reproduced", ...}`` with the re-run checks.
+    """
     cl = CLAIMS[witness["claim"]]
     if witness["kind"] == "sample":
         s = Sample.from_dict(witness["sample"])

@@ -10,7 +10,8 @@ import sys
 import time
 from xml.sax.saxutils import escape, quoteattr
 
-from .._io import atomic_write_text
+from .._io import OutputSet, check_output
+from ._args import integer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--lemma", default=None, help="only claims whose id starts with this (e.g. B.2)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer("--seed", 0), default=0)
     p.add_argument(
         "--json", dest="json_out", default=None, help="write results as JSON"
     )
@@ -42,10 +43,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
     return p
-
-
-def _atomic_write(path: str, text: str) -> None:
-    atomic_write_text(path, text)
 
 
 class _Progress:
@@ -76,11 +73,11 @@ def _fmt(x: float) -> str:
 
 
 def _replay() -> int:
-    from ..checks import witnesses
+    from ..checks import replay, witnesses
 
     bad = 0
     for path, w in witnesses.stored():
-        r = witnesses.replay(w)
+        r = replay(w)
         print(
             f"{w['claim']:<16} {path.name:<40} {'reproduced' if r['reproduced'] else 'NOT REPRODUCED'}"
         )
@@ -91,40 +88,36 @@ def _replay() -> int:
 def run(args: argparse.Namespace) -> int:
     if args.replay:
         return _replay()
-    from ..checks import runner, witnesses
-    from ..checks.registry import select
+    from ..checks import run_all, runner, select, witnesses
 
     claims = select(args.lemma)
-    prof = runner.PROFILES[args.profile]
-    total = 0
-    for cl in claims:
-        total += (
-            len(runner._configs(cl)) * prof["draws"]
-            if cl.mode == "frequency"
-            else prof["samples"]
+    for opt, path in (("--json", args.json_out), ("--junit", args.junit)):
+        if path:
+            check_output(path, what=opt)
+    if args.witness_dir:
+        check_output(
+            os.path.join(args.witness_dir, "witness.json"), what="--witness-dir"
         )
+    total = sum(runner.samples_of(cl, args.profile) for cl in claims)
     prog = _Progress(total, not args.no_progress)
-    known = witnesses.known_claims()
-    results = []
-    t0 = time.perf_counter()
-    for cl in claims:
-        prog.label = cl.id
-        results.append(
-            runner.run_claim(
-                cl, args.profile, seed=args.seed, tick=prog.tick, known=known
-            )
-        )
+
+    def progress(done: int, total: int, cid: str) -> None:
+        prog.label = cid
+        prog.tick()
+
+    report = run_all(
+        profile=args.profile, seed=args.seed, claims=claims, progress=progress
+    )
     prog.close()
-    elapsed = time.perf_counter() - t0
+    results = list(report.results)
+    elapsed = report.elapsed
     hdr = f"{'claim':<15} {'source':<30} {'samples':>7} {'hyp met':>7} {'min slack':>11} {'worst ratio':>11}  verdict"
     print(hdr)
     print("-" * len(hdr))
-    new_violation = False
     for r in results:
         v = r.verdict + (" (known)" if r.known else "")
         if r.verdict == "violated" and not r.known:
             v += " (NEW)"
-            new_violation = True
         print(
             f"{r.claim:<15} {r.source[:30]:<30} {r.samples:>7} {r.met:>7} "
             f"{_fmt(r.min_slack):>11} {_fmt(r.worst_ratio):>11}  {v}"
@@ -143,22 +136,16 @@ def run(args: argparse.Namespace) -> int:
                 witnesses.write_json(
                     os.path.join(args.witness_dir, f"{r.claim}.json"), r.witness
                 )
+    reports = OutputSet()
     if args.json_out:
-        _atomic_write(
+        reports.add(
             args.json_out,
-            json.dumps(
-                {
-                    "profile": args.profile,
-                    "seconds": elapsed,
-                    "claims": [r.to_dict() for r in results],
-                },
-                indent=1,
-            )
-            + "\n",
+            json.dumps(report.to_dict(), indent=1) + "\n",
         )
     if args.junit:
-        _atomic_write(args.junit, _junit(results, elapsed))
-    return 1 if new_violation else 0
+        reports.add(args.junit, _junit(results, elapsed))
+    reports.commit()
+    return report.exit_code
 
 
 def _junit(results: list, elapsed: float) -> str:

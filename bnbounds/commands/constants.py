@@ -23,6 +23,8 @@ import json
 import sys
 from typing import Any
 
+from ._args import integer, real
+
 THEOREMS = ("2.1", "2.2")
 
 
@@ -35,21 +37,41 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "in every printed variant, or print the consistency report."
         ),
     )
-    p.add_argument("--gamma", type=float, help="margin gamma (Assumption 1.2)")
-    p.add_argument("--eps-N", dest="eps_N", type=float, help="eps_N (Assumption 1.1)")
-    p.add_argument("--n", type=int, help="number of examples")
-    p.add_argument("--delta", type=float, help="failure parameter, 0 < delta < 1")
-    p.add_argument("--d", type=int, help="input dimension")
+    p.add_argument(
+        "--gamma",
+        type=real("--gamma", minimum=0.0, strict_min=True),
+        help="margin gamma (Assumption 1.2)",
+    )
+    p.add_argument(
+        "--eps-N",
+        dest="eps_N",
+        type=real("--eps-N", minimum=0.0, strict_min=True),
+        help="eps_N (Assumption 1.1)",
+    )
+    p.add_argument("--n", type=integer("--n", 1), help="number of examples")
+    p.add_argument(
+        "--delta",
+        type=real(
+            "--delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True
+        ),
+        help="failure parameter, 0 < delta < 1",
+    )
+    p.add_argument("--d", type=integer("--d", 1), help="input dimension")
     p.add_argument(
         "--t",
-        type=float,
+        type=real("--t", minimum=0.0, strict_min=True),
         default=None,
         help="number of steps (default: where the bound reaches 1)",
     )
-    p.add_argument("--m", type=float, default=None, help="width (default: ceil(m_min))")
+    p.add_argument(
+        "--m",
+        type=real("--m", minimum=0.0, strict_min=True),
+        default=None,
+        help="width (default: ceil(m_min))",
+    )
     p.add_argument(
         "--target",
-        type=float,
+        type=real("--target", minimum=0.0, strict_min=True),
         default=None,
         help="also solve for the t giving this test error",
     )

@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 
+from ._args import integer
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -15,9 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "1 confirmed in mpmath is written as a witness.",
     )
     p.add_argument("claim", help="claim id, e.g. B.2.2")
-    p.add_argument("--restarts", type=int, default=200)
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--restarts", type=integer("--restarts", 1), default=200)
+    p.add_argument("--steps", type=integer("--steps", 0), default=200)
+    p.add_argument("--seed", type=integer("--seed", 0), default=0)
     p.add_argument(
         "--witness", default=None, help="write the witness JSON here if confirmed"
     )
@@ -32,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.claim not in CLAIMS:
         raise ValueError(f"claim is {args.claim!r}; expected one of {list(CLAIMS)}")
+    if args.witness:
+        from .._io import check_output
+
+        check_output(args.witness, what="--witness")
     r = hunt(
         CLAIMS[args.claim], restarts=args.restarts, steps=args.steps, seed=args.seed
     )

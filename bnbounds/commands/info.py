@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 
+from ._args import integer, real
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -19,11 +21,16 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "--d", type=int, default=8, help="dimension of the dyadic set (2d points)"
+        "--d",
+        type=integer("--d", 1),
+        default=8,
+        help="dimension of the dyadic set (2d points)",
     )
-    p.add_argument("--m", type=int, default=256, help="width")
-    p.add_argument("--eps", type=float, default=0.0, help="batch-norm eps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--m", type=integer("--m", 1), default=256, help="width")
+    p.add_argument(
+        "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
+    )
+    p.add_argument("--seed", type=integer("--seed", 0), default=0)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
     return p

@@ -11,6 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from .._validation import BNBoundsValueError
+from ._args import integer, integers, real
+
 
 class _Progress:
     """A one-line progress bar on stderr: ``[#####.....] 5/10 label (12.3 s)``."""
@@ -34,13 +37,6 @@ class _Progress:
         )
 
 
-def _ints(s: str) -> list[int]:
-    try:
-        return [int(v) for v in s.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a comma-separated list of ints")
-
-
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reproduce",
@@ -57,48 +53,107 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="folder with CIFAR-10 python batches (data_batch_1..5); "
         "default: scikit-learn's bundled digits, 5 (+1) vs 3 (-1)",
     )
-    f.add_argument("--n", type=int, default=1000, help="CIFAR subset size")
+    f.add_argument(
+        "--n", type=integer("--n", 2), default=1000, help="CIFAR subset size"
+    )
     f.add_argument(
         "--digits",
-        type=_ints,
+        type=integers("--digits", 0),
         default=[5, 3],
         help="the digits pair pos,neg (default 5,3)",
     )
-    f.add_argument("--widths", type=_ints, default=[32, 64, 128, 256, 512])
-    f.add_argument("--seeds", type=int, default=5)
-    f.add_argument("--steps", type=int, default=1000, help="Adam steps per network")
-    f.add_argument("--lr", type=float, default=0.01)
-    f.add_argument("--eps", type=float, default=0.0)
+    f.add_argument(
+        "--widths", type=integers("--widths", 1), default=[32, 64, 128, 256, 512]
+    )
+    f.add_argument("--seeds", type=integer("--seeds", 1), default=5)
+    f.add_argument(
+        "--steps",
+        type=integer("--steps", 0),
+        default=1000,
+        help="Adam steps per network",
+    )
+    f.add_argument(
+        "--lr", type=real("--lr", minimum=0.0, strict_min=True), default=0.01
+    )
+    f.add_argument("--eps", type=real("--eps", minimum=0.0), default=0.0)
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
 
     r = ex.add_parser("rates", help="test error against t for GD and SGD")
-    r.add_argument("--n", type=int, default=600, help="points (half train, half test)")
-    r.add_argument("--d", type=int, default=20)
-    r.add_argument("--margin", type=float, default=0.05)
-    r.add_argument("--widths", type=_ints, default=[256, 1024])
-    r.add_argument("--gd-steps", type=int, default=2000)
     r.add_argument(
-        "--eta", type=float, default=None, help="step size (default: the theorems' eta)"
+        "--n",
+        type=integer("--n", 4),
+        default=600,
+        help="points (half train, half test)",
     )
-    r.add_argument("--eta-scale", type=float, default=1.0)
+    r.add_argument("--d", type=integer("--d", 1), default=20)
+    r.add_argument("--margin", type=real("--margin", minimum=0.0), default=0.05)
+    r.add_argument("--widths", type=integers("--widths", 1), default=[256, 1024])
+    r.add_argument("--gd-steps", type=integer("--gd-steps", 1), default=2000)
+    r.add_argument(
+        "--eta",
+        type=real("--eta", minimum=0.0, strict_min=True),
+        default=None,
+        help="step size (default: the theorems' eta)",
+    )
+    r.add_argument(
+        "--eta-scale",
+        type=real("--eta-scale", minimum=0.0, strict_min=True),
+        default=1.0,
+    )
 
     d = ex.add_parser("dyadic", help="Proposition 1.1 and Appendix G on the dyadic set")
-    d.add_argument("--ds", type=_ints, default=[4, 8, 16, 32])
-    d.add_argument("--ms", type=_ints, default=[256, 1024, 4096])
-    d.add_argument("--seeds", type=int, default=10)
+    d.add_argument("--ds", type=integers("--ds", 2), default=[4, 8, 16, 32])
+    d.add_argument("--ms", type=integers("--ms", 1), default=[256, 1024, 4096])
+    d.add_argument("--seeds", type=integer("--seeds", 1), default=10)
     d.add_argument(
         "--samples",
-        type=int,
+        type=integer("--samples", 2),
         default=100_000,
         help="Monte-Carlo samples for the Appendix G expectations",
     )
 
     for q in (f, r, d):
         q.add_argument("--out", type=Path, default=Path("results"))
-        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--seed", type=integer("--seed", 0), default=0)
         q.add_argument("--json", action="store_true", help="print the result as JSON")
         q.set_defaults(func=run)
     return p
+
+
+def _precheck(out: Path, names: list[str]) -> None:
+    """Check, before the work, that every file of the experiment can be written."""
+    from .._io import check_output
+
+    if out.exists() and not out.is_dir():
+        raise BNBoundsValueError(f"--out {str(out)!r} is a file; expected a directory")
+    for name in names:
+        check_output(out / name, what="--out")
+
+
+def _write_set(out: Path, tables: dict, figures: dict) -> list[str]:
+    """Write the CSV tables and the PNG figures into ``out`` as one set.
+
+    Without matplotlib (a base dependency, so only in a broken install) the CSV
+    files are still written and the message says how to get the figure.
+    """
+    import importlib.util
+
+    from .._io import OutputSet
+    from ..experiments.io import csv_bytes
+
+    files = OutputSet()
+    for name, rows in tables.items():
+        files.add(out / name, csv_bytes(list(rows)))
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "bnbounds reproduce: matplotlib is not installed: no figure "
+            "(pip install matplotlib); the CSV files are written",
+            file=sys.stderr,
+        )
+    else:
+        for name, draw in figures.items():
+            files.add(out / name, draw)
+    return files.commit()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,7 +164,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _figure1(args: argparse.Namespace) -> int:
     from ..experiments.figure1 import plot_figure1, run_figure1
-    from ..experiments.io import write_csv
 
     if args.cifar_dir is not None:
         from ..experiments.cifar import load_cifar_cats_dogs
@@ -125,6 +179,7 @@ def _figure1(args: argparse.Namespace) -> int:
         data = load_digits_pair(args.digits[0], args.digits[1])
         name = f"digits {args.digits[0]} vs {args.digits[1]} (n={data.n})"
         stem = f"figure1_digits{args.digits[0]}v{args.digits[1]}"
+    _precheck(args.out, [f"{stem}.csv", f"{stem}_summary.csv", f"{stem}.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
     bar = _Progress(len(args.widths) * len(seeds), "figure1")
     res = run_figure1(
@@ -138,9 +193,11 @@ def _figure1(args: argparse.Namespace) -> int:
         move_V=not args.no_move_v,
         progress=bar,
     )
-    write_csv(args.out / f"{stem}.csv", list(res.rows))
-    write_csv(args.out / f"{stem}_summary.csv", list(res.summary))
-    plot_figure1(res, args.out / f"{stem}.png")
+    _write_set(
+        args.out,
+        {f"{stem}.csv": res.rows, f"{stem}_summary.csv": res.summary},
+        {f"{stem}.png": lambda fh: plot_figure1(res, fh)},
+    )
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 0
@@ -167,9 +224,9 @@ def _figure1(args: argparse.Namespace) -> int:
 
 def _rates(args: argparse.Namespace) -> int:
     from ..datasets import linearly_separable
-    from ..experiments.io import write_csv
     from ..experiments.rates import plot_rates, run_rates
 
+    _precheck(args.out, ["rates.csv", "rates_curves.csv", "rates.png"])
     data = linearly_separable(args.n, args.d, margin=args.margin, rng=args.seed)
     train, test = data.split(0.5, rng=args.seed)
     bar = _Progress(2 * len(args.widths), "rates")
@@ -183,7 +240,6 @@ def _rates(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=bar,
     )
-    write_csv(args.out / "rates.csv", list(res.rows))
     curves = [
         {
             "method": c["method"],
@@ -198,8 +254,11 @@ def _rates(args: argparse.Namespace) -> int:
             c["t"], c["test_error"], c["u_dist"], c["v_dist"], strict=True
         )
     ]
-    write_csv(args.out / "rates_curves.csv", curves)
-    plot_rates(res, args.out / "rates.png")
+    _write_set(
+        args.out,
+        {"rates.csv": res.rows, "rates_curves.csv": curves},
+        {"rates.png": lambda fh: plot_rates(res, fh)},
+    )
     if args.json:
         print(json.dumps(res.to_dict()["rows"], indent=2))
         return 0
@@ -225,16 +284,18 @@ def _rates(args: argparse.Namespace) -> int:
 
 def _dyadic(args: argparse.Namespace) -> int:
     from ..experiments.dyadic import plot_dyadic, run_dyadic
-    from ..experiments.io import write_csv
 
+    names = ["dyadic", "dyadic_summary", "dyadic_appendix_g", "dyadic_linear"]
+    _precheck(args.out, [f"{n}.csv" for n in names] + ["dyadic.png"])
     bar = _Progress(1 + len(args.ds) * (len(args.ms) + 1), "dyadic")
     seeds = list(range(args.seed, args.seed + args.seeds))
     res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
-    write_csv(args.out / "dyadic.csv", list(res.rows))
-    write_csv(args.out / "dyadic_summary.csv", list(res.summary))
-    write_csv(args.out / "dyadic_appendix_g.csv", list(res.appendix_g))
-    write_csv(args.out / "dyadic_linear.csv", list(res.linear))
-    plot_dyadic(res, args.out / "dyadic.png")
+    tables = (res.rows, res.summary, res.appendix_g, res.linear)
+    _write_set(
+        args.out,
+        {f"{n}.csv": t for n, t in zip(names, tables, strict=True)},
+        {"dyadic.png": lambda fh: plot_dyadic(res, fh)},
+    )
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 0

@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import BNBoundsValueError
+from ._args import fraction, integer, real
+
 #: Records per run when --record-every is not given (the progress bar and the
 #: figure get this many points).
 DEFAULT_RECORDS = 200
@@ -44,11 +47,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="'dyadic' (Definition 1.1), 'synthetic' (linearly separable "
         "Gaussian), or a .npz (arrays X, y) / .csv (last column y) file",
     )
-    p.add_argument("--d", type=int, default=8, help="dimension (dyadic, synthetic)")
-    p.add_argument("--n", type=int, default=200, help="points (synthetic)")
+    p.add_argument(
+        "--d", type=integer("--d", 1), default=8, help="dimension (dyadic, synthetic)"
+    )
+    p.add_argument(
+        "--n", type=integer("--n", 2), default=200, help="points (synthetic)"
+    )
     p.add_argument(
         "--test-fraction",
-        type=float,
+        type=fraction("--test-fraction", allow_zero=True),
         default=None,
         help="held-out fraction (default 0 for dyadic, 0.25 otherwise)",
     )
@@ -56,30 +63,45 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--normalization", choices=("batch", "minibatch", "none"), default="batch"
     )
-    p.add_argument("--batch-size", type=int, default=None, help="minibatch size")
+    p.add_argument(
+        "--batch-size",
+        type=integer("--batch-size", 1),
+        default=None,
+        help="minibatch size",
+    )
     p.add_argument(
         "--order",
         choices=("pass", "epochs", "replace"),
         default="epochs",
         help="SGD sample order",
     )
-    p.add_argument("--m", type=int, default=256, help="width")
+    p.add_argument("--m", type=integer("--m", 1), default=256, help="width")
     p.add_argument(
         "--threads",
-        type=int,
+        type=integer("--threads", 1),
         default=1,
         help="threads of the SGD loop (opt-in; see docs/training.md, Speed)",
     )
-    p.add_argument("--eta", type=float, default=0.1, help="step size")
     p.add_argument(
-        "--steps", type=int, default=1000, help="steps (flow: time = steps * eta)"
+        "--eta",
+        type=real("--eta", minimum=0.0, strict_min=True),
+        default=0.1,
+        help="step size",
     )
-    p.add_argument("--eps", type=float, default=0.0, help="batch-norm eps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record-every", type=int, default=None)
+    p.add_argument(
+        "--steps",
+        type=integer("--steps", 0),
+        default=1000,
+        help="steps (flow: time = steps * eta)",
+    )
+    p.add_argument(
+        "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
+    )
+    p.add_argument("--seed", type=integer("--seed", 0), default=0)
+    p.add_argument("--record-every", type=integer("--record-every", 1), default=None)
     p.add_argument(
         "--radii",
-        type=float,
+        type=real("--radii", minimum=0.0, strict_min=True),
         nargs=2,
         metavar=("R", "R_V"),
         default=None,
@@ -93,7 +115,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _load_data(args: argparse.Namespace) -> tuple[Any, Any, str]:
-    from .. import Dataset, datasets
+    from .. import datasets
 
     rng = np.random.default_rng(args.seed)
     if args.data == "dyadic":
@@ -103,22 +125,12 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Any, str]:
         name, frac = f"linearly_separable(n={args.n}, d={args.d})", 0.25
     else:
         path = args.data
-        if not os.path.exists(path):
+        if not path.endswith((".npz", ".csv")) and not os.path.exists(path):
             raise ValueError(
                 f"--data is {path!r}: no such file; expected 'dyadic', "
                 "'synthetic' or a .npz/.csv path"
             )
-        if path.endswith(".npz"):
-            with np.load(path, allow_pickle=False) as z:
-                if "X" not in z.files or "y" not in z.files:
-                    raise ValueError(f"{path} has arrays {z.files}; expected X and y")
-                X, y = z["X"], z["y"]
-        elif path.endswith(".csv"):
-            arr = np.loadtxt(path, delimiter=",", ndmin=2)
-            X, y = arr[:, :-1], arr[:, -1]
-        else:
-            raise ValueError(f"--data is {path!r}; expected a .npz or .csv file")
-        data, name, frac = Dataset(X, y), os.path.basename(path), 0.25
+        data, name, frac = datasets.load_file(path), os.path.basename(path), 0.25
         if not data.meets_assumption:
             data = data.scaled()
     frac = frac if args.test_fraction is None else args.test_fraction
@@ -166,24 +178,67 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _outputs(args: argparse.Namespace) -> dict[str, str]:
+    """The run's files from ``--out``, checked before any work starts.
+
+    ``--out PREFIX`` gives PREFIX.npz/.json/.png; ``--out DIR/`` (or an existing
+    directory) gives DIR/train.npz/.json/.png, never hidden ``.npz`` files.
+    """
+    from .._io import check_output
+
+    out = args.out
+    if out == "-":
+        raise BNBoundsValueError(
+            "--out is '-'; a run writes several files: expected a prefix or a directory"
+        )
+    if out.endswith(("/", os.sep)) or os.path.isdir(out):
+        out = os.path.join(out, "train")
+    files = {ext: f"{out}.{ext}" for ext in ("npz", "png", "json")}
+    for ext, path in files.items():
+        if ext != "png" or not args.no_plot:
+            check_output(path, what="--out")
+    return files
+
+
+def plotting_available() -> bool:
+    """True when matplotlib can be imported (it is a base dependency)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def run(args: argparse.Namespace) -> int:
-    from .. import init_params
+    from .. import _signals, init_params
+    from .._io import OutputSet
     from ..train import (
         DivergenceError,
         TrainingInterrupted,
-        _atomic_write,
         train_gd,
         train_gradient_flow,
         train_sgd,
     )
 
     if args.threads != 1 and args.method != "sgd":
-        raise SystemExit(
-            f"bnbounds train: error: --threads {args.threads} applies to --method sgd"
+        raise BNBoundsValueError(
+            f"--threads is {args.threads}; it applies to --method sgd only "
+            f"(got --method {args.method})"
+        )
+    files = _outputs(args)
+    plot = not args.no_plot
+    if plot and not plotting_available():
+        plot = False
+        print(
+            "bnbounds train: matplotlib is not installed: no figure this time "
+            "(pip install matplotlib); the .npz and .json are written",
+            file=sys.stderr,
         )
     data, test, name = _load_data(args)
     W0 = init_params(args.m, data.d, args.seed)
-    record_every = args.record_every or max(1, args.steps // DEFAULT_RECORDS)
+    record_every = (
+        args.record_every
+        if args.record_every is not None
+        else max(1, args.steps // DEFAULT_RECORDS)
+    )
     kw: dict[str, Any] = {
         "eps": args.eps,
         "test": test,
@@ -218,17 +273,23 @@ def run(args: argparse.Namespace) -> int:
                 W0, data, time=args.steps * args.eta, eta=args.eta, **kw
             )
     except TrainingInterrupted as exc:
-        traj, status, code = exc.trajectory, "interrupted", 130
+        traj, status = exc.trajectory, "interrupted"
+        code = _signals.interrupt_exit_code()  # 130 (SIGINT) or 143 (SIGTERM)
     except DivergenceError as exc:
         traj, status, code = exc.trajectory, f"diverged at step {exc.step}", 3
         bar.close()
         print(f"bnbounds: error: {exc}", file=sys.stderr)
     bar.close()
 
-    out = args.out
-    directory = os.path.dirname(os.path.abspath(out))
-    os.makedirs(directory, exist_ok=True)
-    traj.save(out + ".npz")
+    # One set: npz, png, json (the json, last, lists the others with their
+    # SHA-256, so a reader can tell that the files belong together).
+    outputs = OutputSet()
+    outputs.add(files["npz"], traj.write_npz)
+    if plot and traj.n_records >= 1:
+        outputs.add(
+            files["png"],
+            _figure(traj, title=f"{args.method} on {name}, m={args.m}"),
+        )
     summary = {
         "data": name,
         "n": data.n,
@@ -237,13 +298,14 @@ def run(args: argparse.Namespace) -> int:
         "test_n": None if test is None else test.n,
         **traj.summary(),
         "fitted_slope_risk": fitted_slope(traj.step.astype(float), traj.risk),
+        "files": outputs.digests(),
     }
-    text = json.dumps(summary, indent=2)
-    _atomic_write(out + ".json", lambda fh: fh.write(text.encode()))
-    written = [out + ".npz", out + ".json"]
-    if not args.no_plot and traj.n_records >= 1:
-        _figure(traj, out + ".png", title=f"{args.method} on {name}, m={args.m}")
-        written.append(out + ".png")
+    if status == "interrupted":
+        summary["signal"] = "SIGTERM" if code == 143 else "SIGINT"
+        status += f" ({summary['signal']})"
+    outputs.add(files["json"], (json.dumps(summary, indent=2) + "\n").encode())
+    outputs.stale([files["png"]])
+    written = outputs.commit()
     print(
         f"bnbounds train: {args.method} ({traj.normalization}) on {name}: {status}, "
         f"{traj.steps_done}/{traj.steps} steps"
@@ -287,13 +349,14 @@ def fitted_slope(t: np.ndarray, q: np.ndarray) -> float | None:
     return float(np.polyfit(np.log(t[half]), np.log(q[half]), 1)[0])
 
 
-def _figure(traj: Any, path: str, *, title: str) -> float | None:
+def _figure(traj: Any, *, title: str) -> bytes:
+    """The PNG figure (risk and test error; parameter movement), as bytes."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..train import _atomic_write
 
     t = traj.step.astype(float)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -330,6 +393,7 @@ def _figure(traj: Any, path: str, *, title: str) -> float | None:
     ax2.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    return slope
+    return buf.getvalue()

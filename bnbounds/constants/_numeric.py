@@ -16,6 +16,9 @@ from typing import Any
 import mpmath
 import sympy as sp
 
+from .._json import jsonable, mpf_scientific
+from .._validation import BNBoundsError
+
 #: Decimal digits used for every mpmath evaluation in this package. 30 digits is far
 #: more than a float holds; it only matters for differences of huge numbers.
 MP_DPS = 30
@@ -27,7 +30,30 @@ class Big(mpmath.mpf):
     """An mpf outside the float range whose ``repr`` is short scientific notation.
 
     Plain ``repr(mpf)`` of ``exp(1e200)`` would try to print every digit.
+
+    A Big made by :meth:`from_log` also carries its natural log (``ln``), so its
+    magnitude prints without another logarithm. Past ``ln >= 10**LN_MATERIALIZE``
+    (numbers like ``exp(exp(1e299))``, the horizon of Theorem 2.1 at ``d = 1e300``)
+    no mpf can hold the value at all; such a Big compares as ``+inf`` and still
+    prints and serialises its exact magnitude ``10^(ln / ln 10)``.
     """
+
+    ln: mpmath.mpf | None = None
+
+    @classmethod
+    def from_log(cls, ln: mpmath.mpf) -> Big:
+        """The positive number ``exp(ln)`` without computing ``exp`` of a huge mpf."""
+        with mpmath.workdps(MP_DPS):
+            ln = mpmath.mpf(ln)
+            if mpmath.isinf(ln) or abs(ln) >= mpmath.mpf(10) ** LN_MATERIALIZE:
+                out = cls(mpmath.inf if ln > 0 else 0)
+            else:
+                # exp(ln) = 2**(k + f): ldexp needs no ln 2 to thousands of bits
+                q = ln / mpmath.ln2
+                k = int(mpmath.floor(q))
+                out = cls(mpmath.ldexp(mpmath.power(2, q - k), k))
+        out.ln = ln
+        return out
 
     def __repr__(self) -> str:
         return f"Big('{sci(self, 17)}')"
@@ -36,11 +62,20 @@ class Big(mpmath.mpf):
         return sci(self)
 
 
+#: A :class:`Big` holds its mpf value while ``ln < 10**LN_MATERIALIZE`` (the binary
+#: exponent then has at most ~1000 digits); above, only its logarithm.
+LN_MATERIALIZE = 1000
+
+#: Results with ``|ln x|`` above this are built from their logarithm
+#: (:func:`evaluate` in log space); below, evaluated directly as before.
+LN_DIRECT = 10_000
+
+
 _FLOAT_MAX_LOG10 = math.log10(1.7976931348623157e308)
 _FLOAT_MIN_LOG10 = -307.0  # below this a float is subnormal or 0
 
 
-class ConstantsValueError(ValueError):
+class ConstantsValueError(BNBoundsError):
     """A bad argument to the constants layer (subclasses :class:`ValueError`)."""
 
 
@@ -62,6 +97,8 @@ def as_number(x: Any) -> Number:
         return float(x)
     if isinstance(x, float):
         return x
+    if isinstance(x, Big) and x.ln is not None:
+        return x
     v = to_mpf(x)
     if mpmath.isnan(v):
         return float("nan")
@@ -75,8 +112,18 @@ def as_number(x: Any) -> Number:
     return Big(v)
 
 
+def _log10_mpf(x: Any) -> mpmath.mpf:
+    """``log10 |x|`` as an mpf (from the stored log of a :class:`Big`)."""
+    with mpmath.workdps(MP_DPS):
+        if isinstance(x, Big) and x.ln is not None:
+            return x.ln / mpmath.ln10
+        return mpmath.log10(abs(to_mpf(x)))
+
+
 def log10(x: Any) -> float:
     """``log10(|x|)`` as a float, for any magnitude (``-inf`` at 0)."""
+    if isinstance(x, Big) and x.ln is not None:
+        return float(_log10_mpf(x))
     v = to_mpf(x)
     if v == 0:
         return float("-inf")
@@ -95,50 +142,16 @@ def sci(x: Any, digits: int = 6) -> str:
         if math.isnan(x) or math.isinf(x):
             return str(x)
         return f"{x:.{digits - 1}e}"
-    v = to_mpf(x)
-    if v == 0:
-        return "0"
-    sign = "-" if v < 0 else ""
-    with mpmath.workdps(MP_DPS):
-        lg = mpmath.log10(abs(v))
-        if abs(lg) >= mpmath.mpf(10) ** 15:
-            return f"{sign}10^({mpmath.nstr(lg, digits)})"
-        ex = int(mpmath.floor(lg))
-        mant = mpmath.power(10, lg - ex)
-        ms = mpmath.nstr(mant, digits, min_fixed=-1, max_fixed=2)
-        if mant >= 10 - mpmath.mpf(10) ** (1 - digits):  # rounding up to 10.0
-            ex += 1
-            ms = mpmath.nstr(mant / 10, digits, min_fixed=-1, max_fixed=2)
-        if "." not in ms:
-            ms += ".0"
-    return f"{sign}{ms}e{ex:+d}"
+    return mpf_scientific(x, digits, MP_DPS)
 
 
 def to_jsonable(x: Any) -> Any:
-    """A JSON-ready value: floats stay floats; an mpf becomes a dict.
+    """A JSON-ready value by the package's one policy (:func:`bnbounds._json.jsonable`).
 
-    The dict is ``{"value": "1.23e+4000", "log10": 4000.09}``: the string is exact to
-    :data:`MP_DPS` digits and parses back with ``mpmath.mpf``.
+    Floats stay floats; an mpf becomes ``{"value": "1.23e+4000", "log10": 4000.09}``:
+    the string parses back with ``mpmath.mpf``.
     """
-    if x is None or isinstance(x, (bool, int, str)):
-        return x
-    if isinstance(x, float):
-        if math.isnan(x) or math.isinf(x):
-            return str(x)
-        return x
-    if isinstance(x, mpmath.mpf):
-        lg = log10(x)
-        return {
-            "value": sci(x, 17),
-            "log10": lg if math.isfinite(lg) else sci(mpmath.log10(abs(to_mpf(x))), 17),
-        }
-    if isinstance(x, sp.Basic):
-        return str(x)
-    if isinstance(x, dict):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
-    return str(x)
+    return jsonable(x, dps=MP_DPS)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -159,12 +172,60 @@ def _inputs(expr: sp.Basic, values: dict[str, Any]) -> tuple[sp.Symbol, ...]:
     return args
 
 
+@functools.lru_cache(maxsize=1024)
+def log_form(expr: sp.Basic) -> tuple[sp.Basic, tuple[sp.Symbol, ...]] | None:
+    """``log(expr)`` with every input ``s`` written ``exp(ln_s)``, logs expanded.
+
+    Returns ``(L, (ln_s, ...))`` with ``L`` a function of the inputs' logarithms,
+    or ``None`` when ``expr`` is not a product of powers and exponentials (a sum
+    at the top stays ``log(a + b)``: nothing is gained). For
+    ``delta exp(c m^(2/3))`` this is ``ln_delta + c exp(2 ln_m / 3)``: one
+    exponential fewer, so ``exp(exp(d/12))`` costs what ``exp(d/12)`` costs.
+    """
+    if not isinstance(expr, (sp.Mul, sp.Pow, sp.exp)):
+        return None
+    syms = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    lns = tuple(sp.Symbol(f"ln_{s.name}", real=True) for s in syms)
+    sub = expr.subs({s: sp.exp(ln) for s, ln in zip(syms, lns, strict=True)})
+    L = sp.expand_log(sp.log(sub), force=True)
+    if L.has(sp.log) and any(a.has(sp.exp) for a in L.atoms(sp.log)):
+        return None  # a log of a sum of exponentials: no simpler in log space
+    return L, lns
+
+
+def _ln_input(x: Any) -> mpmath.mpf:
+    if isinstance(x, Big) and x.ln is not None:
+        return x.ln
+    return mpmath.log(to_mpf(x))
+
+
 def evaluate(expr: sp.Basic, values: dict[str, Any]) -> mpmath.mpf:
     """Evaluate ``expr`` at ``values`` (keyed by symbol name) in mpmath.
+
+    Products of powers and exponentials with positive inputs are evaluated in
+    log space first (:func:`log_form`); when ``|ln expr| > LN_DIRECT`` the result
+    is a :class:`Big` built from its logarithm, so no mpf exponential of a
+    gigantic argument (whose cost grows with the argument: ``exp(exp(d/12))``
+    at ``d = 1e9`` ran for more than 11 minutes) is ever computed. Anything else
+    is evaluated directly at :data:`MP_DPS` digits.
 
     Raises :class:`ConstantsValueError` naming any missing input.
     """
     args = _inputs(expr, values)
+    lf = log_form(expr)
+    if lf is not None and all(
+        (isinstance(values[s.name], Big) and values[s.name].ln is not None)
+        or to_mpf(values[s.name]) > 0
+        for s in args
+    ):
+        L, lns = lf
+        fn_log = compiled(L, lns, "mpmath")
+        with mpmath.workdps(MP_DPS):
+            ln = fn_log(*(_ln_input(values[s.name]) for s in args))
+        if isinstance(ln, (mpmath.mpf, int, float)):
+            ln = mpmath.mpf(ln)
+            if mpmath.isinf(ln) or abs(ln) > LN_DIRECT:
+                return Big.from_log(ln)
     fn = compiled(expr, args, "mpmath")
     with mpmath.workdps(MP_DPS):
         out = fn(*(to_mpf(values[s.name]) for s in args))

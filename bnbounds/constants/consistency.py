@@ -30,8 +30,8 @@ import sympy as sp
 
 from . import symbols as S
 from ._numeric import as_number, evaluate, to_jsonable
-from .lemmas import b2_general, b2_printed, b2_proof_beta_Pi
-from .theorems import ETA, M_MIN, R_SGD, VARIANTS
+from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
+from .theorems import ETA, M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
 
 __all__ = [
     "EXAMPLE_POINT",
@@ -210,7 +210,7 @@ def instantiation_checks() -> tuple[InstantiationCheck, ...]:
                 f"R_V/{src.split()[1]}",
                 src,
                 "R_V = beta_V",
-                1 / (2 * e),
+                R_V,
                 e / 2,
                 "==",
                 e,
@@ -393,43 +393,6 @@ def instantiation_checks() -> tuple[InstantiationCheck, ...]:
 # ---------------------------------------------------------------------------------
 # Proof-step conditions of Theorems E.5 / F.4
 # ---------------------------------------------------------------------------------
-def hidden_condition_exprs(theorem: str) -> tuple[tuple[str, sp.Basic], ...]:
-    """Relations the proof of E.5 (theorem "2.1") or F.4 ("2.2") needs, in ``gamma, eps_N, m, n, t, delta``."""
-    rs = R_SGD
-    sm = sp.sqrt(m)
-    out = [
-        ("R = gamma^(1/3) m^(1/6)/(27 eps_N) >= 8 (Lemma D.3)", sp.Ge(rs, 8)),
-        (
-            "eta 2^13 eps_N^4 sqrt(m)/gamma <= R/8 (eq. (51) -> R/8)",
-            sp.Le(ETA * 2**13 * e**4 * sm / g, rs / 8),
-        ),
-        (
-            "eta 2^18 eps_N^6 R^6/(gamma sqrt m) <= R/8 (eq. (51) -> R/8)",
-            sp.Le(ETA * 2**18 * e**6 * rs**6 / (g * sm), rs / 8),
-        ),
-        ("2 eta / 5 <= R/20", sp.Le(2 * ETA / 5, rs / 20)),
-        (
-            "r gamma sqrt(m)/2 >= ln(5t), r = R/8 (eq. (42))",
-            sp.Ge(rs / 8 * g * sm / 2, sp.log(5 * t)),
-        ),
-        (
-            "m >= 2 ln(1/delta) (||a|| <= 2 from Lemma C.2)",
-            sp.Ge(m, 2 * sp.log(1 / delta)),
-        ),
-    ]
-    if theorem == "2.2":
-        out.append(
-            (
-                "32/(gamma n sqrt m) + 2560/(gamma sqrt n) <= 2^11/(gamma sqrt n) (proof of F.4)",
-                sp.Le(
-                    32 / (g * n * sm) + 2560 / (g * sp.sqrt(n)),
-                    2**11 / (g * sp.sqrt(n)),
-                ),
-            )
-        )
-    return tuple(out)
-
-
 @dataclass(frozen=True)
 class StepCheck:
     """A proof step, the exact condition it needs, and whether the hypotheses give it."""

@@ -43,7 +43,10 @@ from ._numeric import (
 )
 
 __all__ = [
+    "ALPHA",
     "CLAIMS",
+    "R_MAX",
+    "R_V",
     "Claim",
     "LemmaB2Constants",
     "b2_general",
@@ -54,6 +57,13 @@ __all__ = [
 ]
 
 Kind = Literal["upper", "lower"]
+
+#: ``R_V = beta_V = 1/(2 eps_N)``: the radius of V' in Gamma and Lemma B.2's beta_V at
+#: ``c = 1/2``, as the proofs of Lemmas D.2-F.3 and Theorems E.5/F.4 use it (the
+#: statement of D.2 prints ``(1/2) eps_N``; see ``consistency``). Its one home.
+R_V = 1 / (2 * S.eps_N)
+#: ``alpha = R^2 / beta_V^2`` (Lemma D.2; before eq. (5) with ``R_V = beta_V``).
+ALPHA = S.R**2 / R_V**2
 
 
 # ---------------------------------------------------------------------------------
@@ -97,7 +107,7 @@ def b2_printed(eps_N: Any = S.eps_N) -> dict:
     """
     eps_N = sp.sympify(eps_N)
     return {
-        "beta_V": 1 / (2 * eps_N),
+        "beta_V": R_V.subs(S.eps_N, eps_N),
         "rho_N": sp.Integer(2),
         "beta_N": 2 * eps_N**2,
         "beta_Pi": 9 * eps_N,
@@ -355,6 +365,9 @@ _H_X = ("||x|| <= 1", sp.Le(S.norm_x, 1))
 _H_DELTA = ("0 < delta < 1", sp.And(sp.Gt(S.delta, 0), sp.Lt(S.delta, 1)))
 _H_EPS = ("eps >= 0", sp.Ge(S.eps, 0))
 _B2_HYP = (_H_EPSV, _H_EPSN, _H_C, _H_BETAV)
+_H_C_HALF = ("c = 1/2", sp.Eq(S.c, sp.Rational(1, 2)))
+_H_EPSV_2 = ("||V^T||_{2,inf} <= eps_V = 2", sp.Le(S.row_norm_max, 2))
+_H_BETAV_23 = ("||V' - V|| <= beta_V = 1/(2 eps_N)", sp.Le(S.dist_V, R_V))
 
 _M_SMALL_8 = ("m <= delta exp(d/8)", sp.Le(S.m, S.delta * sp.exp(S.d / 8)))
 _M_SMALL_2 = ("m <= delta exp(d/2)", sp.Le(S.m, S.delta * sp.exp(S.d / 2)))
@@ -367,11 +380,12 @@ M_MIN_LEMMA = (
 )
 _M_BIG = ("m >= 2^29 eps_N^3 ln^{3/2}(5n/delta) / gamma^2", sp.Ge(S.m, M_MIN_LEMMA))
 #: The radius ``gamma^(1/3) m^(1/6) / (27 eps_N)`` (Lemmas D.2, D.3, E.1; Thm E.5).
+#: Its one home (``theorems.R_SGD`` is this expression).
 R_MAX = S.gamma ** sp.Rational(1, 3) * S.m ** sp.Rational(1, 6) / (27 * e)
 _R_LE = ("R <= gamma^(1/3) m^(1/6) / (27 eps_N)", sp.Le(S.R, R_MAX))
 _R_GE8 = ("R >= 8", sp.Ge(S.R, 8))
 _IN_GAMMA_U = ("||U' - U|| < R", sp.Lt(S.dist_U, S.R))
-_IN_GAMMA_V = ("||V' - V|| < R_V = beta_V = 1/(2 eps_N)", sp.Lt(S.dist_V, 1 / (2 * e)))
+_IN_GAMMA_V = ("||V' - V|| < R_V = beta_V = 1/(2 eps_N)", sp.Lt(S.dist_V, R_V))
 _EPSN_GE1 = ("eps_N >= 1 (WLOG in the proof)", sp.Ge(e, 1))
 _DELTAV = ("Delta_V <= gamma/32 (Assumption 1.2)", sp.Le(S.Delta_V, S.gamma / 32))
 
@@ -482,6 +496,61 @@ def _claims() -> dict[str, Claim]:
             hypotheses=(_H_EPSV, _H_EPSN, _H_X),
             variants=(("eq23", _P["eps_ratio"]),),
             notes="Needs ||x|| <= 1 (the lemma says 'for all i', i.e. x = xbar_i).",
+        )
+    )
+    # ----------------------------------------- eq. (23): Lemma B.2 as the proofs use it
+    # The printed instantiation (c = 1/2, eps_V = 2, beta_V = 1/(2 eps_N)) that the
+    # proofs of D.2 (eq. (23)), D.3 (27), E.1 (36), F.3 (38) and F.4 (55) plug in;
+    # checked as claims of their own, on the hypotheses those proofs have (eq. (23)
+    # has no eps_N >= 1; the later copies assume it "without loss of generality").
+    eq23_hyp = (_H_C_HALF, _H_EPSV_2, _H_EPSN, _H_BETAV_23)
+    eq23_src = (
+        "eq. (23) (Lemma B.2 with c = 1/2, eps_V = 2; also (27), (36), (38), (55))"
+    )
+    add(
+        Claim(
+            id="B.2.1-mult-eq23",
+            source=eq23_src,
+            statement=r"1/N'_j \le \rho_N / N_j,\ \rho_N = 2",
+            lhs="1/N(v'_j)",
+            rhs=_P["rho_N"] / S.N_j,
+            hypotheses=eq23_hyp,
+            notes="rho_N = 1/(1 - c) = 2 at c = 1/2: exact.",
+        )
+    )
+    add(
+        Claim(
+            id="B.2.1-add-eq23",
+            source=eq23_src,
+            statement=r"|1/N'_j - 1/N_j| \le \beta_N \|v'_j - v_j\|,\ \beta_N = 2\epsilon_N^2",
+            lhs="|1/N(v'_j) - 1/N(v_j)|",
+            rhs=_P["beta_N"] * S.dist_vj,
+            hypotheses=eq23_hyp,
+        )
+    )
+    add(
+        Claim(
+            id="B.2.2-eq23",
+            source=eq23_src,
+            statement=r"\|(I - \Sigma v'_j v_j'^\top / N_j'^2) x\| \le \beta_\Pi = 9\epsilon_N",
+            lhs="||(I - Sigma v'_j v'_j^T / N(v'_j)^2) x||",
+            rhs=_P["beta_Pi"],
+            hypotheses=(*eq23_hyp, _H_X, _H_DATA),
+            notes=(
+                "9 eps_N < 1 <= the left side at x orthogonal to v'_j once eps_N < 1/9, "
+                "which eps >= 77 allows (N_j^2 = ||v_j||_Sigma^2 + eps <= 4 + eps); "
+                "the general form gives 8 eps_N + 2, the proof's bound 4 eps_N + 2."
+            ),
+        )
+    )
+    add(
+        Claim(
+            id="B.2.3-eq23",
+            source=eq23_src,
+            statement=r"|\langle v_j / N_j, x\rangle| \le \epsilon_{ratio} = 2\epsilon_N",
+            lhs="|<v_j / N(v_j), x>|",
+            rhs=_P["eps_ratio"],
+            hypotheses=(_H_EPSV_2, _H_EPSN, _H_X),
         )
     )
     # ------------------------------------------------------------------ Lemma C.1/C.2

@@ -31,11 +31,13 @@ from ._numeric import (
     as_number,
     bisect_log,
     compiled,
+    evaluate,
     evaluate_float,
     log10,
     to_jsonable,
     to_mpf,
 )
+from .lemmas import R_MAX, R_V
 
 __all__ = [
     "VARIANTS",
@@ -61,8 +63,8 @@ M_MAX = delta * sp.exp(d / 8)
 #: Step size, all four printings.
 ETA = 1 / (28 * e * g ** sp.Rational(2, 3) * m**third)
 #: Radius of Theorem E.5 / F.4 ("Set radii"), = movement bound of Theorem 2.1.
-R_SGD = g**third * m ** sp.Rational(1, 6) / (27 * e)
-R_V_EXPR = 1 / (2 * e)
+R_SGD = R_MAX  # gamma^(1/3) m^(1/6) / (27 eps_N): one home, constants.lemmas
+R_V_EXPR = R_V  # 1/(2 eps_N): one home, constants.lemmas
 #: Smallest width with R_SGD >= 8 (hypothesis R in [8, ...] of Lemma D.3).
 M_R8 = (216 * e) ** 6 / g**2
 
@@ -534,27 +536,41 @@ class Inversion:
 # Evaluation
 # ---------------------------------------------------------------------------------
 def _ev(expr: sp.Expr, vals: dict) -> mpmath.mpf:
-    args = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
-    fn = compiled(expr, args, "mpmath")
-    with mpmath.workdps(MP_DPS):
-        return mpmath.mpf(fn(*(to_mpf(vals[s.name]) for s in args)))
+    """``expr`` at ``vals``, in log space when it is huge (_numeric.evaluate)."""
+    out = evaluate(expr, {s.name: vals[s.name] for s in expr.free_symbols})
+    return out if isinstance(out, mpmath.mpf) else mpmath.mpf(out)
 
 
 def _check_params(gamma, eps_N, n, delta, d, t, m, target) -> None:
     def pos(name, v):
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
-            raise ConstantsValueError(f"{name} is {v!r}; expected a positive number")
+        if (
+            not isinstance(v, (int, float))
+            or isinstance(v, bool)
+            or not v > 0
+            or (isinstance(v, float) and not math.isfinite(v))
+        ):
+            raise ConstantsValueError(
+                f"{name} is {v!r}; expected a finite positive number"
+            )
 
     for name, v in (("gamma", gamma), ("eps_N", eps_N), ("n", n), ("d", d)):
         pos(name, v)
-    if not (isinstance(delta, (int, float)) and 0 < delta < 1):
+    if not (
+        isinstance(delta, (int, float))
+        and not isinstance(delta, bool)
+        and 0 < delta < 1
+    ):
         raise ConstantsValueError(f"delta is {delta!r}; expected 0 < delta < 1")
     if t is not None:
         pos("t", t)
     if m is not None:
         pos("m", m)
-    if target is not None and not (isinstance(target, (int, float)) and target > 0):
-        raise ConstantsValueError(f"target is {target!r}; expected a positive number")
+    if target is not None and not (
+        isinstance(target, (int, float)) and math.isfinite(target) and target > 0
+    ):
+        raise ConstantsValueError(
+            f"target is {target!r}; expected a finite positive number"
+        )
 
 
 def _t_solve(var: TheoremVariant, vals: dict, level, m_given: bool):
@@ -692,10 +708,45 @@ def _int_or_mpf(x):
     return as_number(x)
 
 
+def hidden_condition_exprs(theorem: str) -> tuple[tuple[str, sp.Basic], ...]:
+    """Relations the proof of E.5 (theorem "2.1") or F.4 ("2.2") needs, in ``gamma, eps_N, m, n, t, delta``."""
+    rs = R_SGD
+    sm = sp.sqrt(m)
+    out = [
+        ("R = gamma^(1/3) m^(1/6)/(27 eps_N) >= 8 (Lemma D.3)", sp.Ge(rs, 8)),
+        (
+            "eta 2^13 eps_N^4 sqrt(m)/gamma <= R/8 (eq. (51) -> R/8)",
+            sp.Le(ETA * 2**13 * e**4 * sm / g, rs / 8),
+        ),
+        (
+            "eta 2^18 eps_N^6 R^6/(gamma sqrt m) <= R/8 (eq. (51) -> R/8)",
+            sp.Le(ETA * 2**18 * e**6 * rs**6 / (g * sm), rs / 8),
+        ),
+        ("2 eta / 5 <= R/20", sp.Le(2 * ETA / 5, rs / 20)),
+        (
+            "r gamma sqrt(m)/2 >= ln(5t), r = R/8 (eq. (42))",
+            sp.Ge(rs / 8 * g * sm / 2, sp.log(5 * t)),
+        ),
+        (
+            "m >= 2 ln(1/delta) (||a|| <= 2 from Lemma C.2)",
+            sp.Ge(m, 2 * sp.log(1 / delta)),
+        ),
+    ]
+    if theorem == "2.2":
+        out.append(
+            (
+                "32/(gamma n sqrt m) + 2560/(gamma sqrt n) <= 2^11/(gamma sqrt n) (proof of F.4)",
+                sp.Le(
+                    32 / (g * n * sm) + 2560 / (g * sp.sqrt(n)),
+                    2**11 / (g * sp.sqrt(n)),
+                ),
+            )
+        )
+    return tuple(out)
+
+
 def _hidden_conditions(var: TheoremVariant, vals: dict) -> tuple[tuple[str, bool], ...]:
     """Conditions the proofs of E.5 / F.4 use beyond the width range, evaluated."""
-    from .consistency import hidden_condition_exprs
-
     out = []
     for name, rel in hidden_condition_exprs(var.theorem):
         syms = tuple(sorted(rel.free_symbols, key=lambda s: s.name))

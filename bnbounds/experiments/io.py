@@ -1,4 +1,10 @@
-"""Atomic CSV / PNG writing shared by the experiments (temp file + ``os.replace``)."""
+"""CSV / PNG writing shared by the experiments, through the output layer (bnbounds._io).
+
+Every file goes through :func:`bnbounds._io.atomic_write` (temp + fsync + rename for
+a regular file; symlinks followed; devices and FIFOs streamed). ``path`` may also be
+an open binary file (e.g. :class:`io.BytesIO`), so a command can collect an
+experiment's files into one :class:`bnbounds._io.OutputSet`.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,20 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .._io import atomic_write_bytes
 
 
-def _atomic_bytes(path: Path, data: bytes) -> Path:
-    return atomic_write_bytes(path, data)
+def _put(path: str | os.PathLike | IO[bytes], data: bytes) -> Any:
+    if hasattr(path, "write"):
+        path.write(data)  # type: ignore[union-attr]
+        return path
+    return atomic_write_bytes(Path(path), data)
 
 
-def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
-    """Write dict rows (same keys) as CSV, atomically. Floats keep 17 significant digits."""
+def csv_bytes(rows: Sequence[dict[str, Any]]) -> bytes:
+    """Dict rows (same keys) as CSV bytes with a header row; floats keep 17 digits."""
     if not rows:
         raise ValueError("rows is empty; expected at least one row to write")
     buf = io.StringIO()
@@ -25,17 +34,31 @@ def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
     w.writeheader()
     for r in rows:
         w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
-    return _atomic_bytes(Path(path), buf.getvalue().encode())
+    return buf.getvalue().encode()
 
 
-def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 120) -> Path:
-    """Save a matplotlib figure as PNG, atomically, and close it."""
+def write_csv(
+    path: str | os.PathLike | IO[bytes], rows: Sequence[dict[str, Any]]
+) -> Any:
+    """Write dict rows (same keys) as CSV, atomically; floats keep 17 digits."""
+    return _put(path, csv_bytes(rows))
+
+
+def figure_bytes(fig: Any, *, dpi: int = 120) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    return _atomic_bytes(Path(path), buf.getvalue())
+    return buf.getvalue()
+
+
+def save_figure(
+    fig: Any, path: str | os.PathLike | IO[bytes], *, dpi: int = 120
+) -> Any:
+    """Save a figure as PNG, atomically (or into an open file), and close it."""
+    return _put(path, figure_bytes(fig, dpi=dpi))
 
 
 def pyplot():

@@ -1,5 +1,5 @@
-"""Margins: the linear max-margin, the Batch-Norm margin gamma = gamma_a + gamma_c, and
-Proposition 1.1 on the dyadic set (paper, Section 1.4, Proposition 1.1, Appendices A, G).
+"""Margins: the linear max-margin, the Batch-Norm margin gamma = gamma_a + gamma_c,
+and Proposition 1.1 on the dyadic set (paper, Section 1.4, Prop. 1.1, Appendices A, G).
 
 Conventions (stated once, used everywhere in this module)
 ---------------------------------------------------------
@@ -45,9 +45,11 @@ from .linear import LinearMargin, linear_margin, linear_margin_exact
 from .reference import (
     ASSUMPTION_RTOL,
     BNMargin,
+    ReferenceNetwork,
     a_network_risk_grad,
     bn_margin,
     features,
+    train_reference_network,
     unnormalized_margin,
 )
 
@@ -57,6 +59,7 @@ __all__ = [
     "DyadicConstruction",
     "DyadicExpectations",
     "LinearMargin",
+    "ReferenceNetwork",
     "a_network_risk_grad",
     "bn_margin",
     "dyadic_construction",
@@ -66,5 +69,6 @@ __all__ = [
     "features",
     "linear_margin",
     "linear_margin_exact",
+    "train_reference_network",
     "unnormalized_margin",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import BNBoundsValueError, as_rng
+from .._validation import as_rng, check_int
 from ..network import init_params
 from .linear import linear_margin
 from .reference import features
@@ -18,9 +18,8 @@ from .reference import features
 
 def dyadic_gamma_linear_sq(d: int) -> Fraction:
     """``gamma_linear^2 = 3 / (4^(d+1) - 4)`` exactly (Proposition 1.1)."""
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 1:
-        raise BNBoundsValueError(f"d is {d!r}; expected an integer >= 1")
-    return Fraction(3, 4 ** (int(d) + 1) - 4)
+    d = check_int(d, "d", minimum=1)
+    return Fraction(3, 4 ** (d + 1) - 4)
 
 
 def dyadic_gamma_linear(d: int, *, dps: int = 50) -> Any:
@@ -104,7 +103,8 @@ def dyadic_construction(
         \\mathbb 1[\\|v_{0j}\\|\\in[1/2, 4]],\\quad \\vec C = 0,\\quad \\vec V = V_0,
         \\qquad \\text{claim: } \\gamma \\ge \\frac{\\sqrt d}{40}\\gamma_{\\rm linear}.
 
-    ``rng`` seeds :func:`~bnbounds.network.init_params` (an int is reported as ``seed``).
+    ``rng`` seeds :func:`~bnbounds.network.init_params` (an int is reported as
+    ``seed``).
     """
     from ..datasets import dyadic
 
@@ -158,7 +158,8 @@ class DyadicExpectations:
     infinite_margins, infinite_margins_se : ndarray, shape (2d,)
         ``E[y_i sgn(u'v) sigma(<v, x_i>/||v||_Sigma)]`` for each point (eq. 73).
     identity_rhs : ndarray, shape (2d,)
-        The simplification claimed after eq. (75): ``(1/2) E[|u'v|/||v||_Sigma] y_i u'x_i``.
+        The simplification claimed after eq. (75):
+        ``(1/2) E[|u'v|/||v||_Sigma] y_i u'x_i``.
     infinite_margin : float
         ``min_i`` of ``infinite_margins``; divided by ``gamma_linear`` gives the
         infinite-width ``gamma / gamma_linear`` (without the norm indicator).
@@ -183,7 +184,8 @@ class DyadicExpectations:
 
     @property
     def ratio(self) -> float:
-        """Infinite-width ``gamma / gamma_linear`` of the construction (no indicator)."""
+        """Infinite-width ``gamma / gamma_linear`` of the construction (no
+        indicator)."""
         return self.infinite_margin / self.gamma_linear
 
     def width_needed(self, z: float = 2.0) -> float:
@@ -230,8 +232,8 @@ def dyadic_expectations(
     """
     from ..datasets import dyadic
 
-    if not isinstance(d, (int, np.integer)) or d < 2:
-        raise BNBoundsValueError(f"d is {d!r}; expected an integer >= 2")
+    d = check_int(d, "d", minimum=2)
+    samples = check_int(samples, "samples", minimum=2)
     data = dyadic(d)
     gen = as_rng(rng)
     jj = np.arange(1, d + 1)

@@ -22,7 +22,7 @@ ASSUMPTION_RTOL = 1e-12
 
 
 class Features:
-    """The gradient features ``d_a f`` (n x m) and ``d_c f`` (n x m) at ``(a, c, V')``."""
+    """The gradient features ``d_a f`` and ``d_c f`` (n x m each) at ``(a, c, V')``."""
 
     __slots__ = ("H", "a", "c")
 
@@ -49,12 +49,13 @@ def features(
     Xb = np.asarray(data.Xbar, dtype=np.float64)
     H = Xb @ np.asarray(Vm, dtype=np.float64).T
     if normalize:
-        N = np.asarray(
-            normalizers(np.asarray(Vm, dtype=np.float64), data, eps), dtype=np.float64
-        )
+        # N(v_j) = sqrt(||Xbar v_j||^2 / n + eps) from the H just computed (the same
+        # formula as bnbounds.network.normalizers, without its second GEMM).
+        N = np.sqrt(np.einsum("ij,ij->j", H, H) / data.n + eps)
         if np.any(N <= 0):
             raise BNBoundsValueError(
-                "some N(v_j) is zero (v_j orthogonal to every centred point); use eps > 0"
+                "some N(v_j) is zero (v_j orthogonal to every centred point); "
+                "use eps > 0"
             )
         H = H / N[None, :]
     cH = H * W.c[None, :]
@@ -115,7 +116,7 @@ def _adam(
 
 
 def _logistic_grad_linear(F: np.ndarray, y: np.ndarray):
-    """Loss ``mean l(y_i <z, F_i>)`` and its gradient in z (the c-network's linearisation)."""
+    """Loss ``mean l(y_i <z, F_i>)`` and its gradient in z (linear in z)."""
     from ..network import logistic_deriv, logistic_loss
 
     def g(x: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
@@ -148,7 +149,8 @@ class BNMargin:
         The Adam-trained reference a- and c-networks with V frozen (Appendix A's
         recipe), normalised; lower than or equal to the exact optima.
     gamma_a_moved, gamma_c_moved : float
-        Exact optima over a and C at the V' reached by the a-network with V moving.
+        Exact optima over a and C at the best V' reached by the reference networks
+        with V moving (``nan`` when V was not moved).
     V_moved : bool
         Whether the final tuple uses V' != V0 (only if it did not lower gamma).
     normalized : bool
@@ -199,6 +201,7 @@ def bn_margin(
     lr: float = 0.01,
     move_V: bool = True,
     adam: bool = True,
+    c_network: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> BNMargin:
     """Lower bounds for gamma_a and gamma_c by reference networks (Appendix A).
@@ -207,11 +210,13 @@ def bn_margin(
        (linear SVMs on ``d_a f`` and ``d_c f``), and, as the paper does, reference
        a- and c-networks trained with Adam on the logistic loss (a-network: c = 1
        frozen, V frozen; c-network: a frozen; C acts through ``d_c f``) and normalised.
-    2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) is trained
-       with Adam, V' projected after every step onto
-       ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's displacement condition);
-       at the V' reached, a_vec and C_vec are re-optimised exactly. The moved tuple
-       is kept only if its gamma is no smaller, so ``Delta_V <= gamma / 32`` holds.
+    2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) and the
+       c-network (c and V trainable, a frozen) are trained with Adam
+       (:func:`train_reference_network`, in the eigenbasis of Sigma), V' projected
+       after every step onto ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's
+       displacement condition); at each V' reached, a_vec and C_vec are
+       re-optimised exactly and the better V' is taken. The moved tuple is kept
+       only if its gamma is no smaller, so ``Delta_V <= gamma / 32`` holds.
 
     Both margins of the final tuple are evaluated at the *same* V' (Assumption 1.2
     asks for one tuple ``(a_j, c_j, v_j)``).
@@ -231,6 +236,8 @@ def bn_margin(
         Adam iterations and step size for each reference network.
     move_V : bool
         Run step 2.
+    c_network : bool
+        In step 2, train the c-network too (otherwise only the a-network).
     adam : bool
         Run the Adam reference networks (otherwise only the exact optima).
     progress : callable(str), optional
@@ -267,35 +274,37 @@ def bn_margin(
     radius = gamma_frozen / 32
     ga, gc, za, zc, Vfin, moved = ga0, gc0, za0, zc0, V0, False
     ga1 = gc1 = math.nan
+    best_moved = -math.inf
     if move_V and radius > 0:
-
-        def project(x: list[np.ndarray]) -> list[np.ndarray]:
-            dv = _delta_V(x[1], V0, N0)
-            if dv > radius:
-                x[1] = V0 + (x[1] - V0) * (radius / dv)
-            return x
-
-        Xb = np.asarray(data.Xbar, dtype=np.float64)
-
-        def grad(x: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
-            r, ga_, gV_ = a_network_risk_grad(x[0], x[1], Xb, y, eps)
-            return r, [ga_, gV_]
-
         # start a from the exact frozen optimum, scaled to the init's norm
         a_start = za0 * np.linalg.norm(W0.a) if np.any(za0) else W0.a
         # V's natural step is radius-sized: lr in units of the allowed displacement
         lr_V = radius * float(np.median(N0)) / max(steps, 1) ** 0.5
-        x = [np.asarray(a_start, np.float64), V0.copy()]
-        x = _adam(grad, x, lr=(lr, lr_V), steps=steps, project=project)
-        Vp = x[1]
-        try:
-            Fp = features(data, W0, eps=eps, V=Vp)
-            ga1, za1 = _svm_gamma(Fp.a, y, m)
-            gc1, zc1 = _svm_gamma(Fp.c, y, m)
-            if ga1 + gc1 >= gamma_frozen:
-                ga, gc, za, zc, Vfin, moved = ga1, gc1, za1, zc1, Vp, True
-        except BNBoundsValueError:
-            pass
+        nets = [("a", Params(a_start, np.ones(m), V0))]
+        if c_network:
+            nets.append(("c", W0))
+        for train, Wstart in nets:
+            run = train_reference_network(
+                data,
+                Wstart,
+                train=train,
+                radius=radius,
+                steps=steps,
+                lr=lr,
+                lr_V=lr_V,
+                eps=eps,
+            )
+            try:
+                Fp = features(data, W0, eps=eps, V=run.V)
+            except BNBoundsValueError:
+                continue
+            ga_p, za_p = _svm_gamma(Fp.a, y, m)
+            gc_p, zc_p = _svm_gamma(Fp.c, y, m)
+            if not ga_p + gc_p > best_moved:
+                continue
+            best_moved, ga1, gc1 = ga_p + gc_p, ga_p, gc_p
+            if best_moved >= max(gamma_frozen, ga + gc):
+                ga, gc, za, zc, Vfin, moved = ga1, gc1, za_p, zc_p, run.V, True
         _tick(progress, "moving-V Adam")
 
     gamma = ga + gc
@@ -327,6 +336,163 @@ def bn_margin(
         normalized=True,
         a_vec=za,
         c_vec=zc,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceNetwork:
+    """A reference network trained with V moving (Appendix A), and where it ended.
+
+    Attributes
+    ----------
+    train : str
+        ``"a"`` (a and V trained, c = 1 frozen) or ``"c"`` (c and V trained, a
+        frozen).
+    V : ndarray, shape (m, d)
+        The final V' (``V0`` plus a displacement in range(Sigma)).
+    vec : ndarray, shape (m,)
+        The final trained vector (a or c), not normalised.
+    delta_V : float
+        ``sqrt((1/m) sum_j ||v'_j - v_j||^2 / N(v_j)^2)`` at the end (<= radius).
+    radius : float
+    risk : float
+        The empirical risk at the last step's parameters (before its update).
+    steps : int
+    """
+
+    train: str
+    V: np.ndarray = field(repr=False)
+    vec: np.ndarray = field(repr=False)
+    delta_V: float
+    radius: float
+    risk: float
+    steps: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["V"] = self.V.tolist()
+        out["vec"] = self.vec.tolist()
+        return out
+
+
+#: Adam's constants (Kingma & Ba 2014): beta1, beta2 and the guard of the division.
+_ADAM_B1, _ADAM_B2, _ADAM_TINY = 0.9, 0.999, 1e-12
+
+
+def train_reference_network(
+    data: Dataset,
+    W0: Params,
+    *,
+    train: str = "a",
+    radius: float,
+    steps: int = 2000,
+    lr: float = 0.01,
+    lr_V: float | None = None,
+    eps: float = 0.0,
+) -> ReferenceNetwork:
+    """Train a reference a- or c-network with V moving in a Delta_V ball (App. A).
+
+    The a-network trains ``a`` and ``V`` with ``c = W0.c`` frozen; the c-network
+    trains ``c`` and ``V`` with ``a = W0.a`` frozen; both minimise the logistic risk
+    with Adam (step sizes ``lr`` for the vector, ``lr_V`` for V), and after every
+    step V is projected onto ``Delta_V = sqrt((1/m) sum_j ||v_j - v0_j||^2 /
+    N(v0_j)^2) <= radius`` (Assumption 1.2's displacement condition, with the
+    normalisers of V0 as in Section 1.4).
+
+    Notes
+    -----
+    V is kept in the eigenbasis of Sigma (``U = V W``, ``W`` the r eigenvectors with
+    nonzero eigenvalue, :attr:`bnbounds.Dataset.basis`): every preactivation is
+    ``<v_j, xbar_i> = <u_j, T_i>`` with ``T = Xbar W`` and every gradient of v_j
+    lies in range(Sigma), so a step is two n x r x m GEMMs (``U T'`` and
+    ``G' T``) around the core's fused kernels
+    (:mod:`bnbounds._kernels.network`: normalisers + forward, risk, backward), and
+    one fused pass of Adam and the displacement (:mod:`bnbounds._kernels.adam`).
+    The component of V outside range(Sigma) never moves. Adam acts per
+    coordinate of U (the eigenbasis), not of V: a different, equally admissible
+    optimiser ("we may generate these parameters any way we wish", App. A).
+    """
+    from .. import _config
+    from .._kernels import adam as _ka
+    from .._kernels import network as _kn
+
+    if train not in ("a", "c"):
+        raise BNBoundsValueError(f"train is {train!r}; expected 'a' or 'c'")
+    eps = check_eps(eps)
+    if not (isinstance(W0, Params) and W0.d == data.d):
+        raise BNBoundsValueError(
+            f"W0 must be a Params with d = {data.d} (the data's); got {W0!r}"
+        )
+    radius = float(radius)
+    if not (math.isfinite(radius) and radius >= 0):
+        raise BNBoundsValueError(f"radius is {radius!r}; expected a finite float >= 0")
+    steps = int(steps)
+    if steps < 0:
+        raise BNBoundsValueError(f"steps is {steps}; expected an integer >= 0")
+    basis = data.basis
+    T = np.asarray(basis.T, dtype=np.float64)  # (n, r)
+    Wb = np.asarray(basis.W, dtype=np.float64)  # (d, r)
+    y = np.ascontiguousarray(data.y, dtype=np.float64)
+    n, m = data.n, W0.m
+    V0 = np.asarray(W0.V, dtype=np.float64)
+    U0 = np.ascontiguousarray(V0 @ Wb)
+    ZT = np.empty((m, n))
+    np.matmul(U0, T.T, out=ZT)
+    N0 = np.sqrt(np.einsum("ji,ji->j", ZT, ZT) / n + eps)
+    if np.any(N0 <= 0):
+        raise BNBoundsValueError(
+            "some N(v_j) is zero at W0 (v_j orthogonal to every centred point); "
+            "use eps > 0"
+        )
+    wrow = 1.0 / (N0 * N0)
+    a = np.array(W0.a, dtype=np.float64)
+    c = np.array(W0.c, dtype=np.float64)
+    vec = a if train == "a" else c
+    lr = float(lr)
+    lr_V = float(radius * float(np.median(N0)) if lr_V is None else lr_V)
+    U = U0.copy()
+    M1, M2 = np.zeros_like(U), np.zeros_like(U)
+    m1, m2 = np.zeros(m), np.zeros(m)
+    dU = np.empty_like(U)
+    N, f, g = np.empty(m), np.empty(n), np.empty(n)
+    da, dc, dsq = np.empty(m), np.empty(m), np.empty(m)
+    b1, b2, tiny = _ADAM_B1, _ADAM_B2, _ADAM_TINY
+    r2 = radius * radius
+    risk = math.nan
+    nt = _config.threads_for(n * m)
+    with _config.numba_threads(nt), np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            np.matmul(U, T.T, out=ZT)
+            _kn.forward_train(ZT, a, c, eps, nt, N, f)
+            risk, _, _ = _kn.risk_and_dloss(f, y, g)
+            _kn.backward_inplace(ZT, a, c, N, g, nt, da, dc)
+            np.matmul(ZT, T, out=dU)
+            gv = da if train == "a" else dc
+            m1 *= b1
+            m1 += (1.0 - b1) * gv
+            m2 *= b2
+            m2 += (1.0 - b2) * gv * gv
+            vec -= (lr / (1.0 - b1**t)) * m1 / (np.sqrt(m2 / (1.0 - b2**t)) + tiny)
+            _ka.adam_rows(U, dU, M1, M2, U0, wrow, lr_V, b1, b2, t, tiny, nt, dsq)
+            dv2 = float(dsq.sum()) / m
+            if dv2 > r2:
+                _ka.shrink_toward(U, U0, radius / math.sqrt(dv2), nt)
+    if not (np.all(np.isfinite(U)) and np.all(np.isfinite(vec))):
+        raise BNBoundsValueError(
+            f"the reference {train}-network diverged (non-finite parameters); "
+            f"lower lr = {lr} or lr_V = {lr_V}"
+        )
+    D = U - U0
+    dV = float(np.sqrt(np.sum(np.einsum("jk,jk->j", D, D) * wrow) / m))
+    Vp = V0 + D @ Wb.T
+    return ReferenceNetwork(
+        train=train,
+        V=Vp,
+        vec=vec.copy(),
+        delta_V=dV,
+        radius=radius,
+        risk=float(risk),
+        steps=steps,
     )
 
 

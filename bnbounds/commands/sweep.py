@@ -1,0 +1,197 @@
+"""``bnbounds sweep EXPERIMENT``: a grid of cells on Dask, resumable, into tidy tables.
+
+A thin layer over :func:`bnbounds.sweep.run_sweep`: the experiment's options become
+``--flags`` (their defaults and checks live in ``bnbounds.sweep.EXPERIMENTS``), a
+progress bar over cells goes to stderr, a short summary to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _flag(name: str) -> str:
+    return "--" + name.lower().replace("_", "-")
+
+
+def _show(default: Any) -> str:
+    if isinstance(default, tuple):
+        return ",".join(str(v) for v in default)
+    return "all" if default is None else str(default)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from ..sweep import EXPERIMENTS
+
+    p = sub.add_parser(
+        "sweep",
+        help="run an experiment's grid of cells on Dask (resumable, Parquet/CSV)",
+        description=(
+            "Run the grid of cells of EXPERIMENT on Dask distributed: a local cluster "
+            "of --workers processes (one thread each) by default, or an existing "
+            "cluster with --scheduler tcp://HOST:PORT (--scheduler inline: no Dask). "
+            "Finished cells are stored in OUT/cells and skipped on a rerun; the "
+            "tables are written to OUT when every cell is done."
+        ),
+    )
+    ex = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
+    for exp in EXPERIMENTS.values():
+        q = ex.add_parser(exp.name, help=exp.what, description=exp.what)
+        for name, (default, _) in exp.options.items():
+            if isinstance(default, bool):
+                q.add_argument(
+                    _flag(name),
+                    dest=name,
+                    action=argparse.BooleanOptionalAction,
+                    default=None,
+                    help=f"(default {default})",
+                )
+            else:
+                q.add_argument(
+                    _flag(name),
+                    dest=name,
+                    default=None,
+                    metavar="VALUE",
+                    help=f"(default {_show(default)})",
+                )
+        q.add_argument(
+            "--out",
+            type=Path,
+            default=None,
+            help=f"output folder (default results/sweep_{exp.name})",
+        )
+        q.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="local-cluster worker processes (default: the CPUs available)",
+        )
+        q.add_argument(
+            "--scheduler",
+            default=None,
+            help="tcp://HOST:PORT of an existing Dask scheduler, or 'inline'",
+        )
+        q.add_argument("--format", choices=("parquet", "csv"), default=None)
+        q.add_argument(
+            "--list", action="store_true", help="print the grid (cells, seeds) and exit"
+        )
+        q.add_argument("--json", action="store_true", help="print the result as JSON")
+        q.set_defaults(func=run, _options=tuple(exp.options))
+    return p
+
+
+class _Bar:
+    """A rich progress bar over cells on stderr (plain lines if rich is missing)."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.task = None
+        self.t0 = time.monotonic()
+        try:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+        except ImportError:  # pragma: no cover - rich is in the sweep extra
+            self.progress = None
+            return
+        self.progress = Progress(
+            TextColumn(f"{title}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            console=Console(stderr=True),
+            transient=False,
+        )
+
+    def __enter__(self) -> _Bar:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if self.progress is None:
+            dt = time.monotonic() - self.t0
+            print(f"{self.title} {done}/{total} {label} ({dt:.1f} s)", file=sys.stderr)
+            return
+        if self.task is None:
+            self.task = self.progress.add_task(label, total=total, completed=done)
+        else:
+            self.progress.update(self.task, completed=done, description=label)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sweep import cell_seed, cells_of, read_table, run_sweep
+
+    options = {
+        k: getattr(args, k) for k in args._options if getattr(args, k) is not None
+    }
+    if args.list:
+        grid = cells_of(args.experiment, **options)
+        for key in grid:
+            label = " ".join(f"{k}={v}" for k, v in key.items())
+            print(f"{label}  seed={cell_seed(args.experiment, key)}")
+        print(f"{len(grid)} cells")
+        return 0
+    out = (
+        args.out
+        if args.out is not None
+        else Path("results") / f"sweep_{args.experiment}"
+    )
+    with _Bar(args.experiment) as bar:
+        res = run_sweep(
+            args.experiment,
+            out=out,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            format=args.format,
+            progress=bar,
+            **options,
+        )
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+        return 0
+    where = {"inline": "in this process", "local": "a local cluster"}.get(
+        res.scheduler, f"the scheduler at {res.scheduler}"
+    )
+    print(
+        f"{res.experiment}: {res.cells} cells ({res.ran} run, {res.skipped} already "
+        f"done) on {where}"
+        + (f" with {res.workers} worker(s)" if res.ran else "")
+        + f" in {res.seconds:.1f} s"
+    )
+    for name, path in res.tables.items():
+        print(f"  {name}: {path}")
+    summary = {"frequency": "frequency_summary", "checks": "checks_summary"}.get(
+        res.experiment
+    )
+    if summary in res.tables:
+        rows = read_table(res.tables[summary])
+        cols = [c for c in rows[0] if c not in ("config_json", "source")]
+        print("  " + " ".join(f"{c:>12}" for c in cols))
+        for r in rows:
+            print("  " + " ".join(f"{_fmt(r[c]):>12}" for c in cols))
+    return 0
