@@ -78,7 +78,7 @@ def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1, nblocks: int = 1):
     b = data.basis
     st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W, nblocks)
     dat = kt.SGDData(b.T, np.ascontiguousarray(data.y), b.eigenvalues)
-    org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
     acc = np.zeros(6)
     acc[4] = np.inf
     return st, dat, org, acc
@@ -109,7 +109,7 @@ def sgd_step_time(
     st, dat, org, acc = sgd_kernel_setup(data, m, nblocks=threads)
     idx = np.random.default_rng(2).integers(0, data.n, steps)
     kt.run_sgd(st, dat, idx[:4], eta, 0.0, True, org, track, acc, 1)  # compile
-    B = kt.state_B(st.B, m, dat.lam.shape[0])  # the floor reads the same m x r numbers
+    B = kt.state_B(st.BT, m)  # the floor reads the same m x r numbers
     _gemv_floor(B, dat.T, idx[:4])
     probe = (
         best(

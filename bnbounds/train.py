@@ -861,7 +861,7 @@ def _sgd_fused(
     lam = run.lam if run.bn else np.zeros_like(run.lam)
     dat = _kt.SGDData(run.T, run.y, lam)
     org = _kt.Origin(
-        run.org.a0, run.org.c0, _kt.blocked_rows(run.org.B0, nblocks), np.zeros(m)
+        run.org.a0, run.org.c0, _kt.blocked_transpose(run.org.B0, nblocks), np.zeros(m)
     )
     acc = np.zeros(6)  # acc[2] = 0: the state starts at W_0
     acc[3] = run.alpha if run.alpha is not None else 0.0
@@ -887,9 +887,9 @@ def _sgd_fused(
         if status != _kt.OK:
             raise run.diverged(s)
         if run.is_record_step(s):
-            run.B[...] = _kt.state_B(st.B, m, run.r)
+            run.B[...] = _kt.state_B(st.BT, m)
             run.evaluate_and_record(s, callback)
-    run.B[...] = _kt.state_B(st.B, m, run.r)
+    run.B[...] = _kt.state_B(st.BT, m)
 
 
 def _sgd_minibatch(

@@ -1,8 +1,7 @@
-"""CPU detection and the SGD kernel's choices derived from it (_kernels/_cpu.py),
-and the row kernels of the SGD pass (_kernels/_rows.py) against a NumPy reference.
+"""CPU detection and the SGD kernel's choices derived from it (_kernels/_cpu.py).
 
-The choices (vector width, fused multiply-add) change rounding (fma) or nothing
-(width); the rows' sums run in 8 fixed lanes whatever the CPU.
+The choices (vector width, fused multiply-add, units per chunk of the pass) may
+change rounding (fma) or nothing at all (chunking, width): these tests pin both.
 """
 
 from __future__ import annotations
@@ -10,14 +9,11 @@ from __future__ import annotations
 import json
 import re
 
-import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import given
-from numba import njit
 
 from bnbounds import _config, datasets, init_params
-from bnbounds._kernels import _cpu, _rows
+from bnbounds._kernels import _cpu
 from bnbounds._kernels import sgd as ks
 from bnbounds._kernels import train as kt
 
@@ -26,7 +22,9 @@ def test_detect_never_raises_and_serialises():
     info = _cpu.detect()
     json.dumps(info.to_dict())
     assert info.line_size > 0
-    assert set(_cpu.choices()) >= {"vector_bits", "lanes", "fused_multiply_add"}
+    assert _cpu.PASS_UNITS % 8 == 0
+    assert _cpu.PASS_UNITS >= 64
+    assert set(_cpu.choices()) >= {"vector_bits", "pass_units", "fused_multiply_add"}
 
 
 def test_missing_or_garbled_system_files(tmp_path):
@@ -64,133 +62,75 @@ def test_cpuinfo_first_processor_only(tmp_path):
     assert _cpu.read_cpuinfo(str(p)) == ("Model A", "V", ("a", "b"))
 
 
+@pytest.mark.parametrize(
+    ("l1d", "units"), [(48 << 10, 512), (32 << 10, 336), (0, 336), (1024, 64)]
+)
+def test_pass_units_from_l1(l1d, units):
+    assert _cpu.pass_units(l1d) == units
+
+
 def test_vector_bits_from_features():
     assert _cpu.vector_bits(("avx", "avx2", "avx512f")) == 512
     assert _cpu.vector_bits(("avx", "avx2")) == 256
     assert _cpu.vector_bits(("sse2",)) == 128
 
 
-@pytest.fixture(scope="module")
-def small():
-    """n = 20 points of rank 19 in d = 30: rows of 19 entries padded to 24."""
-    return datasets.rank_deficient(20, 30, rng=3)
+def _fused(x, y, z):
+    return _cpu.mul_add(x, y, z)
 
 
-# The row kernels are intrinsics: callable from compiled code only.
-@njit
-def _row_update(B, j, lam, ti, tn, ck, ncf):
-    return _rows.row_update(B, j, lam, ti, tn, ck, ncf)
+def test_mul_add_rounds_once_when_the_cpu_fuses():
+    """x y + z with x y = 1 - 2^-60 exactly: one rounding keeps -2^-60, two lose it."""
+    from numba import njit
 
-
-@njit
-def _row_sums(B, j, lam, tn):
-    return _rows.row_sums(B, j, lam, tn)
-
-
-@njit
-def _row_dot(B, j, tn):
-    return _rows.row_dot(B, j, tn)
-
-
-@njit
-def _row_sqdist(B, B0, j):
-    return _rows.row_sqdist(B, B0, j)
-
-
-def _lanes(terms):
-    """sum of terms[k] in the kernels' order: lane k % 8 in order of k, then
-    ((0+1)+(2+3))+((4+5)+(6+7)). Plain float64 adds of given products."""
-    lane = [0.0] * 8
-    for k, x in enumerate(terms):
-        lane[k % 8] = lane[k % 8] + x
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + (
-        (lane[4] + lane[5]) + (lane[6] + lane[7])
-    )
-
-
-#: Fused or not, each kernel term is within one rounding of the plain product
-#: and the sums run over at most 24 terms of one sign: 1e-14 relative is slack.
-ROW_RTOL = 1e-14
-
-
-def _row_case(seed, rp):
-    rng = np.random.default_rng(seed)
-    B = ks.aligned_zeros((3, rp))
-    B[:] = rng.standard_normal((3, rp))
-    lam = np.abs(rng.standard_normal(rp))
-    ti, tn = rng.standard_normal(rp), rng.standard_normal(rp)
-    return B, lam, ti, tn
-
-
-@given(seed=st.integers(0, 2**32 - 1), nvec=st.integers(0, 3))
-def test_rows_match_the_lane_reference(seed, nvec):
-    rp = 8 * nvec
-    B, lam, ti, tn = _row_case(seed, rp)
-    B0 = B.copy()
-    ck, ncf = 0.25, -0.5
-    s, z = _row_update(B, 1, lam, ti, tn, ck, ncf)
-    new = B0[1] + ck * lam * B0[1] + ncf * ti
-    np.testing.assert_allclose(B[1], new, rtol=ROW_RTOL, atol=1e-15)
-    np.testing.assert_array_equal(B[[0, 2]], B0[[0, 2]])  # other rows untouched
-    assert s == pytest.approx(_lanes(lam * B[1] ** 2), rel=ROW_RTOL, abs=1e-300)
-    assert z == pytest.approx(_lanes(B[1] * tn), rel=1e-12, abs=1e-12)
-    s2, z2 = _row_sums(B, 1, lam, tn)
-    assert (s2, z2) == (s, z)  # the same sums of the same row, bit for bit
-    assert _row_dot(B, 1, tn) == z2
-    assert _row_sqdist(B, B0, 1) == pytest.approx(
-        _lanes((B[1] - B0[1]) ** 2), rel=ROW_RTOL, abs=1e-300
-    )
-    assert _row_sqdist(B, B0, 0) == 0.0
-
-
-@pytest.mark.skipif(_config.JIT_DISABLED, reason="the JIT fuses, Python does not")
-def test_rows_fuse_where_the_cpu_does():
-    """Lane 0 adds -1 then x y with x y = 1 - 2^-60 exactly: one rounding keeps
-    -2^-60, two lose it."""
-    B = ks.aligned_zeros((1, 16))
-    tn = np.zeros(16)
-    B[0, 0], tn[0] = -1.0, 1.0
-    B[0, 8], tn[8] = 1.0 + 2.0**-30, 1.0 - 2.0**-30
-    got = _row_dot(B, 0, tn)
-    assert got == (-(2.0**-60) if _cpu.HAS_FMA else 0.0)
+    x, y = 1.0 + 2.0**-30, 1.0 - 2.0**-30
+    got = njit(_fused)(x, y, -1.0)
+    if _cpu.choices()["fused_multiply_add"]:
+        assert got == -(2.0**-60)
+    else:
+        assert got == x * y - 1.0
 
 
 @pytest.mark.skipif(_config.JIT_DISABLED, reason="no machine code without JIT")
 def test_pass_uses_the_detected_vector_width():
-    """The width reaches the code: zmm registers on an AVX-512 target."""
-    m, rp = 4, 16
-    Bb = ks.aligned_zeros((m, rp))
-    v = np.ones(m)
-    fresh = njit(ks._pass_update.py_func)  # not from the cache: inspectable
-    fresh(Bb, v, v, np.ones(rp), np.ones(rp), np.ones(rp), v.copy(), v.copy())
-    asm = "".join(fresh.inspect_asm().values())
+    """The width hint reaches the code: zmm registers on an AVX-512 target."""
+    m, r = 64, 12
+    BT = ks.aligned_zeros((r, m))
+    v = ks.aligned_zeros(m)
+    ks._pass_update(BT, v, v, np.ones(r), np.ones(r), np.ones(r), v.copy(), v.copy())
+    asm = "".join(ks._pass_rows.inspect_asm().values())
     regs = {512: "zmm", 256: "ymm", 128: "xmm"}
     assert re.search(regs[_cpu.VECTOR_BITS], asm)
 
 
-def test_inactive_rows_are_read_not_written(small):
-    """A unit with coefficients 0 keeps its row and its s_j bit for bit (its s_j
-    is not even recomputed); z_j is recomputed for every unit."""
-    m = 20
-    W0 = init_params(m, small.d, 5)
-    Bb = kt.blocked_rows(W0.V @ small.basis.W)[0]
-    rp = Bb.shape[1]
-    r = small.basis.rank
-    lam, ti, tn = np.zeros(rp), np.zeros(rp), np.zeros(rp)
-    lam[:r], ti[:r], tn[:r] = (
-        small.basis.eigenvalues,
-        small.basis.T[0],
-        small.basis.T[1],
-    )
-    on = np.arange(m) % 3 == 0
-    ck = np.where(on, 0.01, 0.0)
-    coef = np.where(on, 0.02, 0.0)
-    s = np.full(m, 7.0)  # a marker: inactive units must keep it
-    z = np.full(m, np.nan)
-    before = Bb.copy()
-    ks._pass_update(Bb, ck, coef, lam, ti, tn, s, z)
-    np.testing.assert_array_equal(Bb[~on[: Bb.shape[0]]], before[~on[: Bb.shape[0]]])
-    assert np.all(s[~on] == 7.0)
-    assert np.all(s[on] != 7.0)
-    assert np.all(Bb[on].sum(axis=1) != before[on].sum(axis=1))
-    np.testing.assert_allclose(z, (Bb[:m] @ tn), rtol=1e-12)
+@pytest.fixture(scope="module")
+def small():
+    """n = 20 points of rank 19 in d = 30: three blocks of six rows and a tail."""
+    return datasets.rank_deficient(20, 30, rng=3)
+
+
+@pytest.mark.parametrize("nblocks", [1, 2])
+def test_chunk_width_changes_no_bit(small, nblocks):
+    """The pass in chunks of any size gives bit-for-bit the iterates of one chunk."""
+    m = 45  # not a multiple of 8 or of any chunk below
+    W0 = init_params(m, small.d, 3)
+    b = small.basis
+    dat = kt.SGDData(b.T, np.ascontiguousarray(small.y), b.eigenvalues)
+    idx = np.random.default_rng(1).integers(0, small.n, 300)
+    out = []
+    for chunk in (0, 8, 16, 24, m, _cpu.PASS_UNITS):
+        st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W, nblocks)
+        org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
+        acc = np.zeros(6)
+        acc[3], acc[4] = 1.0, 1e9
+        res = kt.run_sgd(st, dat, idx, 0.3, 0.01, True, org, True, acc, 1, chunk)
+        out.append((res, st, acc))
+    assert small.basis.rank == 19
+    res0, st0, acc0 = out[0]
+    assert res0[1] == kt.OK
+    assert not np.array_equal(st0.a, W0.a)  # the run moved
+    for res, st, acc in out[1:]:
+        assert res == res0
+        np.testing.assert_array_equal(acc, acc0)
+        for name in ("a", "c", "BT", "s", "invn", "z"):
+            np.testing.assert_array_equal(getattr(st, name), getattr(st0, name))

@@ -336,23 +336,19 @@ def test_move_bound_bounds_the_pass(seed, m, r, active, scale):
     ck = np.where(on, rng.standard_normal(m) * scale, 0.0)
     coef = np.where(on, rng.standard_normal(m) * scale, 0.0)
     t = rng.standard_normal(r)
-    Bb = kt.blocked_rows(B)[0]  # (w, rp): one block, rows padded
-    rp = Bb.shape[1]
-    before = Bb[:m, :r].copy()
-    s = np.ascontiguousarray(np.sum(lam * before**2, axis=1))
-    lam_p, t_p = np.zeros(rp), np.zeros(rp)
-    lam_p[:r], t_p[:r] = lam, t
-    s_new, z_new = s.copy(), np.empty(m)
-    kt_sgd._pass_update(Bb, ck, coef, lam_p, t_p, t_p, s_new, z_new)
-    moved = float(np.linalg.norm(Bb[:m, :r] - before))
+    BT = kt.blocked_transpose(B)[0]  # (r, w): one block
+    before = BT[:, :m].copy()
+    s = np.ascontiguousarray(np.sum(lam[:, None] * BT[:, :m] ** 2, axis=0))
+    s_new, z_new = np.empty(m), np.empty(m)
+    kt_sgd._pass_update(BT, ck, coef, lam, t, t, s_new, z_new)
+    moved = float(np.linalg.norm(BT[:, :m] - before))
     b_norm = float(np.linalg.norm(before))
     bound = kt_sgd._move_bound(
         s, ck, coef, t, float(np.sqrt(lam.max())), b_norm, np.empty(m)
     )
     hypothesis.target(moved / max(bound, 1e-300), label="moved / bound")
     assert moved <= bound * (1 + kt.BOUND_SLACK)
-    assert not Bb[:, r:].any()
-    assert not Bb[m:].any()
+    assert not BT[:, m:].any()
 
 
 def test_gd_chunking_and_records_are_invisible(small):
@@ -493,39 +489,36 @@ def test_sgd_state_layout_is_aligned_and_padding_untouched(small, nblocks):
     for m in (1, 5, 8, 13, 40):
         B = np.arange(3.0 * m).reshape(m, 3)
         st = kt.new_sgd_state(np.ones(m), np.ones(m), B, nblocks)
-        assert st.B.shape[0] == nblocks
-        assert st.B.shape[2] == 8  # r = 3 padded to whole 8-lane vectors
-        assert st.B.flags.c_contiguous
+        assert st.BT.shape[:2] == (nblocks, 3)
+        assert st.BT.shape[2] % 8 == 0
+        assert st.BT.flags.c_contiguous
         for b in range(nblocks):
             lo, hi = kt.unit_block(m, b, nblocks)
             assert lo % 8 == 0 or lo == hi == m  # whole lines, or an empty tail
-            assert hi - lo <= st.B.shape[1]
-            for i in range(st.B.shape[1]):
-                assert st.B[b, i].ctypes.data % kt.ALIGN == 0
+            assert hi - lo <= st.BT.shape[2]
+            for k in range(3):
+                assert st.BT[b, k].ctypes.data % kt.ALIGN == 0
         for v in (st.s, st.invn, st.z, st.coef, st.ck, st.g):
             assert v.shape == (m,)
             assert v.ctypes.data % kt.ALIGN == 0
-        np.testing.assert_array_equal(kt.state_B(st.B, m, 3), B)
+        np.testing.assert_array_equal(kt.state_B(st.BT, m), B)
     m = 40
-    r = small.basis.rank
     W0 = init_params(m, small.d, 2)
     B = W0.V @ small.basis.W
     st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), B, nblocks)
     dat = kt.SGDData(
         small.basis.T, np.ascontiguousarray(small.y), small.basis.eigenvalues
     )
-    org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
     acc = np.zeros(6)
     acc[4] = np.inf
     idx = np.random.default_rng(0).integers(0, small.n, 300)
     done, status, _ = kt.sgd_steps(st, dat, idx, 0.5, 0.0, True, org, True, acc)
     assert (done, status) == (300, kt.OK)
-    assert st.B.shape[2] > r  # there is padding to watch
     for b in range(nblocks):
         lo, hi = kt.unit_block(m, b, nblocks)
-        assert not st.B[b, hi - lo :].any()
-        assert not st.B[b, :, r:].any()
-    assert np.abs(kt.state_B(st.B, m, r) - B).max() > 0  # it did train
+        assert not st.BT[b, :, hi - lo :].any()
+    assert np.abs(kt.state_B(st.BT, m) - B).max() > 0  # it did train
 
 
 def test_sgd_orders(small):

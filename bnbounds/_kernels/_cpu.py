@@ -18,15 +18,15 @@ on-disk cache is keyed on, so a cached kernel always matches them):
     :func:`vector_width_hint`, called at the top of a kernel, sets LLVM's
     ``prefer-vector-width`` attribute of that function to ``VECTOR_BITS``.
 ``HAS_FMA``
-    Whether the target has fused multiply-add. The row kernels of the SGD pass
-    (:mod:`._rows`) then emit ``llvm.fma`` (one rounding, IEEE 754
-    fusedMultiplyAdd: an exact operation, not a fastmath licence); without FMA
-    hardware a multiply and an add (two roundings) instead of a slow software
-    fma. The pass went from 10 to 6 floating-point operations per entry of B.
+    Whether the target has fused multiply-add. :func:`mul_add` then emits
+    ``llvm.fma`` (one rounding, IEEE 754 fusedMultiplyAdd: an exact operation,
+    not a fastmath licence); without FMA hardware it emits a multiply and an
+    add (two roundings) instead of a slow software fma. The SGD pass went from
+    10 to 6 floating-point operations per entry of B.
 
-Neither changes what is computed beyond rounding, and the choices are printed
-by ``benchmarks/bench_train.py``. With ``NUMBA_DISABLE_JIT=1``
-:func:`vector_width_hint` does nothing.
+Neither changes what is computed beyond rounding, and the choice is printed by
+``benchmarks/bench_train.py``. With ``NUMBA_DISABLE_JIT=1`` :func:`mul_add` is
+``x * y + z`` and :func:`vector_width_hint` does nothing.
 """
 
 from __future__ import annotations
@@ -223,11 +223,29 @@ def vector_bits(features: tuple[str, ...]) -> int:
     return 128
 
 
+def pass_units(l1d: int) -> int:
+    """Units per chunk of the SGD pass (:func:`bnbounds._kernels.sgd._pass_update`)
+    for an L1 data cache of ``l1d`` bytes (32 KiB assumed if unknown).
+
+    A chunk's four per-unit arrays (ck, coef, s, z: 32 bytes a unit) and the six
+    rows streaming through (48 bytes a unit) take 80 bytes a unit; the chunk is
+    the largest multiple of 8 units (whole cache lines) with 96 bytes a unit in
+    L1, leaving a sixth for everything else. 48 KiB (Golden Cove, Zen 5): 512
+    units. Measured at m = 1024, r = 100 on this Xeon (us a pass): 64: 22.8,
+    128: 18.2, 256: 16.1, 512: 15.6, all 1024 at once: 19.4.
+    """
+    l1d = l1d if l1d > 0 else 32 << 10
+    return max(64, (l1d // 96) // 8 * 8)
+
+
 _NAME, _FEATURES = llvm_target()
 #: Vector width the SGD kernels ask LLVM for (see the module docstring).
 VECTOR_BITS: int = vector_bits(_FEATURES)
-#: Whether the row kernels fuse multiply-adds (the compile target has FMA).
+#: Whether :func:`mul_add` fuses (the compile target has FMA).
 HAS_FMA: bool = "fma" in _FEATURES
+#: L1 data cache of CPU 0, bytes (0 if unknown), and the SGD pass's chunk of units.
+L1D: int = CpuInfo(caches=read_caches()).cache_size(1)
+PASS_UNITS: int = pass_units(L1D)
 
 
 def choices() -> dict[str, object]:
@@ -235,7 +253,9 @@ def choices() -> dict[str, object]:
     return {
         "llvm_cpu": _NAME,
         "vector_bits": VECTOR_BITS,
-        "lanes": 8,  # of every row reduction (_rows.LANES; fixed, not derived)
+        "l1d_bytes": L1D,
+        "pass_units": PASS_UNITS,
+        "pass_rows": 6,
         "fused_multiply_add": HAS_FMA and not _config.JIT_DISABLED,
         "width_hint_applied": _HINT_OK and not _config.JIT_DISABLED,
     }
@@ -245,12 +265,37 @@ _HINT_OK = True  # cleared if this llvmlite cannot carry the attribute
 
 if _config.JIT_DISABLED:
 
+    def mul_add(x, y, z):
+        """``x * y + z`` (two roundings without JIT)."""
+        return x * y + z
+
     def vector_width_hint():
         """Nothing without JIT."""
 
 else:
+    from llvmlite import ir
     from numba import types
+    from numba.core import cgutils
     from numba.extending import intrinsic
+
+    @intrinsic
+    def mul_add(typingctx, x, y, z):
+        """``x * y + z`` for float64: fused (``llvm.fma``, one rounding) when the
+        target has FMA, a multiply and an add otherwise. Vectorises either way."""
+        sig = types.float64(types.float64, types.float64, types.float64)
+
+        def codegen(context, builder, sig, args):
+            a, b, c = args
+            if HAS_FMA:
+                dbl = ir.DoubleType()
+                fnty = ir.FunctionType(dbl, [dbl, dbl, dbl])
+                fn = cgutils.get_or_insert_function(
+                    builder.module, fnty, "llvm.fma.f64"
+                )
+                return builder.call(fn, [a, b, c])
+            return builder.fadd(builder.fmul(a, b), c)
+
+        return sig, codegen
 
     @intrinsic
     def vector_width_hint(typingctx):

@@ -7,7 +7,7 @@ Every gradient of v_j lies in range(Sigma), since it is spanned by ``xbar_i`` an
 moves and the trainable state is
 
 ``B``  (m, r)  coordinates ``B = V W``, so that ``V = V_perp + B W'`` (stored
-               by blocks of units, rows padded, see :class:`SGDState`);
+               transposed, ``BT``, see :class:`SGDState`);
 ``s``  (m,)    ``||v_j||_Sigma^2 = sum_k lam_k B_jk^2``;
 ``invn`` (m,)  ``1 / N(v_j)`` with ``N(v_j) = sqrt(s_j + eps)`` (0 if N(v_j) = 0,
                a neuron that then contributes nothing, as in the network kernels).
@@ -15,25 +15,15 @@ moves and the trainable state is
 For the unnormalised variant (``bn = False``) the same kernel runs with N = 1, no
 projection and ``c`` frozen, on the basis of the *uncentred* points.
 
-No reduction here relies on reassociation: fastmath stays off (``_config``).
-Per-unit sums over k run in 8 fixed lane-wise partial sums (:mod:`._rows`,
-explicit vectors), per-unit loops vectorise across units, and sums across units
-use fixed interleaved partial sums (:func:`_sum8`).
-
-Why rows (measured at m = 1024, r = 100 on an AVX-512 Xeon, us a pass, against
-a 7-10 us BLAS gemv over the same numbers): reading the state is cheap (a read
-pass over B' took 5.0 us) but writing it back is not (a read-modify-write 15.5
-us), and a step moves only the active units (c_j <v_j, xbar_i> > 0, about half).
-B' (r, m), vectorised across units, had to rewrite every cache line each step:
-17.5 us even with fused multiply-adds and 512-bit vectors. Row-major, an
-inactive unit's row is only read (z_j) and its s_j, 1/N_j stay as they are
-(bit for bit: its row did not change): 13.2 us.
+No reduction here relies on reassociation: fastmath stays off (``_config``),
+per-unit sums run over k in order, vectorised *across* units, and sums across
+units use fixed interleaved partial sums (:func:`_sum8`).
 
 Kernels are pure: they draw no random numbers (the wrapper passes the example
 indices) and raise nothing; a non-finite value is reported through a status code.
 
 Threads split the units into blocks (:func:`unit_block`), and the state keeps
-each block's rows of B in a memory region of its own (:class:`SGDState`).
+each block's columns of B' in a memory region of its own (:class:`SGDState`).
 Measured here: two threads writing the two halves of each row of one array ran
 4-6x *slower* than one thread (a read-modify-write over 100 x 1024 took 30.7 us
 against 5.2 us), while two threads on separate regions ran 1.8x faster (2.9 us).
@@ -51,8 +41,8 @@ import numpy as np
 from numba import njit
 
 from .. import _config
-from ._cpu import vector_width_hint
-from ._rows import LANES, row_dot, row_sqdist, row_sums, row_update
+from . import _cpu
+from ._cpu import mul_add, vector_width_hint
 from ._sync import STRIDE, barrier
 from .network import logistic_deriv
 
@@ -68,15 +58,17 @@ class SGDState(NamedTuple):
     """Mutable SGD state in the eigenbasis, updated in place (build it with
     :func:`new_sgd_state`; read B back with :func:`state_B`).
 
-    ``B`` holds B block by block, shape (nblocks, w, rp): block b is units
-    ``unit_block(m, b, nblocks)``, its row i is ``B[lo + i]`` followed by zeros up
-    to ``rp = padded_rank(r)`` (a multiple of 8: every row is whole cache lines);
-    rows beyond the block's units are zero. The kernels never write the padding.
+    ``BT`` holds B' block by block, shape (nblocks, r, w): block b is units
+    ``unit_block(m, b, nblocks)``, its row k is ``B[lo:hi, k]`` followed by zero
+    padding up to w (a multiple of 8, so every row starts on a cache line). One
+    pass over a block's rows updates its units at once with loops that run along
+    the units (contiguous, so LLVM vectorises them) while each per-unit sum still
+    runs over k in order.
     """
 
     a: np.ndarray  # (m,)
     c: np.ndarray  # (m,)
-    B: np.ndarray  # (nblocks, w, rp)  B by blocks of units, rows padded
+    BT: np.ndarray  # (nblocks, r, w)  B' by blocks of units
     s: np.ndarray  # (m,)    ||v_j||_Sigma^2 = sum_k lam_k B_jk^2
     invn: np.ndarray  # (m,) 1 / N(v_j)
     z: np.ndarray  # (m,)    <v_j, xbar_i> for the example about to be used
@@ -97,7 +89,7 @@ class Origin(NamedTuple):
     """W_0 in the same coordinates, for ||U - U_0|| and ||V - V_0||.
 
     ``B0`` has the layout of the state it is compared with: (m, r) for GD,
-    that of ``SGDState.B`` for SGD. ``dv`` is a per-unit workspace.
+    that of ``SGDState.BT`` for SGD. ``dv`` is a per-unit workspace.
     """
 
     a0: np.ndarray  # (m,)
@@ -125,29 +117,30 @@ def aligned_zeros(shape: int | tuple[int, ...]) -> np.ndarray:
     return buf[start : start + size].reshape(shape)
 
 
-def padded_rank(r: int) -> int:
-    """r rounded up to whole 8-lane vectors (:data:`._rows.LANES`), 64 bytes."""
-    return -(-r // LANES) * LANES
+def padded_units(m: int) -> int:
+    """m rounded up to whole ``ALIGN``-byte rows (8 float64)."""
+    step = ALIGN // 8
+    return -(-m // step) * step
 
 
-def blocked_rows(B: np.ndarray, nblocks: int = 1) -> np.ndarray:
-    """B (m, r) in the layout of ``SGDState.B``: (nblocks, w, rp), aligned."""
+def blocked_transpose(B: np.ndarray, nblocks: int = 1) -> np.ndarray:
+    """B (m, r) in the layout of ``SGDState.BT``: (nblocks, r, w), aligned."""
     m, r = B.shape
-    w = max(1, unit_block(m, 0, nblocks)[1])
-    Bb = aligned_zeros((nblocks, w, padded_rank(r)))
+    w = padded_units(unit_block(m, 0, nblocks)[1])
+    BT = aligned_zeros((nblocks, r, w))
     for b in range(nblocks):
         lo, hi = unit_block(m, b, nblocks)
-        Bb[b, : hi - lo, :r] = B[lo:hi]
-    return Bb
+        BT[b, :, : hi - lo] = B[lo:hi].T
+    return BT
 
 
-def state_B(Bb: np.ndarray, m: int, r: int) -> np.ndarray:
-    """B (m, r) from the blocked layout of ``SGDState.B``."""
-    nblocks = Bb.shape[0]
+def state_B(BT: np.ndarray, m: int) -> np.ndarray:
+    """B (m, r) from the blocked layout of ``SGDState.BT``."""
+    nblocks, r, _ = BT.shape
     B = np.empty((m, r))
     for b in range(nblocks):
         lo, hi = unit_block(m, b, nblocks)
-        B[lo:hi] = Bb[b, : hi - lo, :r]
+        B[lo:hi] = BT[b, :, : hi - lo].T
     return B
 
 
@@ -160,7 +153,7 @@ def new_sgd_state(
     return SGDState(
         a,
         c,
-        blocked_rows(B, nblocks),
+        blocked_transpose(B, nblocks),
         aligned_zeros(m),
         aligned_zeros(m),
         aligned_zeros(m),
@@ -171,32 +164,142 @@ def new_sgd_state(
 
 
 @njit(**_JIT)
-def _pass_z_s(Bb, lam, t, z_out, s_out):
-    """z_j = sum_k B_jk t_k and s_j = sum_k lam_k B_jk^2 for the first
-    ``len(s_out)`` rows of Bb (w, rp); ``lam``, ``t`` padded to rp."""
-    for j in range(s_out.shape[0]):
-        s_out[j], z_out[j] = row_sums(Bb, j, lam, t)
+def _pass_z_s(BT, t, lam, z_out, s_out):
+    """z_j = sum_k BT[k, j] t_k and s_j = sum_k lam_k BT[k, j]^2, k in order."""
+    vector_width_hint()
+    r = BT.shape[0]
+    m = s_out.shape[0]  # BT's rows may be padded beyond m (new_sgd_state)
+    for j in range(m):
+        z_out[j] = 0.0
+        s_out[j] = 0.0
+    for k in range(r):
+        row = BT[k]
+        tk = t[k]
+        lk = lam[k]
+        for j in range(m):
+            b = row[j]
+            z_out[j] = mul_add(b, tk, z_out[j])
+            s_out[j] = mul_add(lk * b, b, s_out[j])
 
 
 @njit(**_JIT)
-def _pass_update(Bb, ck, coef, lam, ti, tn, s_out, z_out):
-    """One pass over the rows of Bb (w, rp), one unit a row, ``lam``, ``ti``,
-    ``tn`` padded to rp: for an active unit (``coef_j`` or ``ck_j`` nonzero)
-    ``B_jk <- fma(-coef_j, ti_k, fma(ck_j, lam_k B_jk, B_jk))``, i.e.
-    ``B_jk + ck_j lam_k B_jk - coef_j ti_k`` with at most two roundings, then
-    ``s_j = sum_k lam_k B_jk^2`` and ``z_j = sum_k B_jk tn_k`` of the new row
-    (:func:`._rows.row_update`); for an inactive one only ``z_j``
-    (:func:`._rows.row_dot`): its row is read, not written, and ``s_j`` keeps
-    its value, which is that of the unchanged row bit for bit.
+def _pass_rows(BT, j0, ck, coef, lam, ti, tn, s_out, z_out):
+    """:func:`_pass_update` on the units ``j0 .. j0 + len(s_out)`` (the views
+    ``ck``, ``coef``, ``s_out``, ``z_out`` start at j0; BT is the whole block).
+
+    Rows of BT are taken six at a time, so each unit's accumulators and
+    coefficients are loaded and stored once per six rows instead of once per
+    row. Each per-unit sum still adds the rows' terms one by one, in order: the
+    result is bit-for-bit that of one row at a time. The j loops run along the
+    units and vectorise (on views ``BT[k][j0:j1]``: contiguous, indexed from 0).
+    Six rows: three took 13.9 us a step, six 12.1-12.5 us at m = 1024, r = 100
+    on AMD Zen 5; four stayed scalar (LLVM's runtime alias checks gave up), so
+    check the step time in benchmarks/bench_train.py after changing the blocking.
     """
     vector_width_hint()
-    for j in range(s_out.shape[0]):
-        cf = coef[j]
-        c = ck[j]
-        if cf != 0.0 or c != 0.0:
-            s_out[j], z_out[j] = row_update(Bb, j, lam, ti, tn, c, -cf)
-        else:
-            z_out[j] = row_dot(Bb, j, tn)
+    r = BT.shape[0]
+    m = s_out.shape[0]
+    j1 = j0 + m
+    for j in range(m):
+        s_out[j] = 0.0
+        z_out[j] = 0.0
+    r6 = r - r % 6
+    for k in range(0, r6, 6):
+        row0 = BT[k][j0:j1]
+        row1 = BT[k + 1][j0:j1]
+        row2 = BT[k + 2][j0:j1]
+        row3 = BT[k + 3][j0:j1]
+        row4 = BT[k + 4][j0:j1]
+        row5 = BT[k + 5][j0:j1]
+        l0 = lam[k]
+        l1 = lam[k + 1]
+        l2 = lam[k + 2]
+        l3 = lam[k + 3]
+        l4 = lam[k + 4]
+        l5 = lam[k + 5]
+        t0 = ti[k]
+        t1 = ti[k + 1]
+        t2 = ti[k + 2]
+        t3 = ti[k + 3]
+        t4 = ti[k + 4]
+        t5 = ti[k + 5]
+        n0 = tn[k]
+        n1 = tn[k + 1]
+        n2 = tn[k + 2]
+        n3 = tn[k + 3]
+        n4 = tn[k + 4]
+        n5 = tn[k + 5]
+        for j in range(m):
+            ckj = ck[j]
+            cfj = coef[j]
+            x0 = row0[j]
+            x1 = row1[j]
+            x2 = row2[j]
+            x3 = row3[j]
+            x4 = row4[j]
+            x5 = row5[j]
+            b0 = mul_add(-cfj, t0, mul_add(ckj, l0 * x0, x0))
+            b1 = mul_add(-cfj, t1, mul_add(ckj, l1 * x1, x1))
+            b2 = mul_add(-cfj, t2, mul_add(ckj, l2 * x2, x2))
+            b3 = mul_add(-cfj, t3, mul_add(ckj, l3 * x3, x3))
+            b4 = mul_add(-cfj, t4, mul_add(ckj, l4 * x4, x4))
+            b5 = mul_add(-cfj, t5, mul_add(ckj, l5 * x5, x5))
+            row0[j] = b0
+            row1[j] = b1
+            row2[j] = b2
+            row3[j] = b3
+            row4[j] = b4
+            row5[j] = b5
+            sj = mul_add(l0 * b0, b0, s_out[j])  # the terms in order of k
+            sj = mul_add(l1 * b1, b1, sj)
+            sj = mul_add(l2 * b2, b2, sj)
+            sj = mul_add(l3 * b3, b3, sj)
+            sj = mul_add(l4 * b4, b4, sj)
+            s_out[j] = mul_add(l5 * b5, b5, sj)
+            zj = mul_add(b0, n0, z_out[j])
+            zj = mul_add(b1, n1, zj)
+            zj = mul_add(b2, n2, zj)
+            zj = mul_add(b3, n3, zj)
+            zj = mul_add(b4, n4, zj)
+            z_out[j] = mul_add(b5, n5, zj)
+    for k in range(r6, r):
+        row = BT[k][j0:j1]
+        lk = lam[k]
+        tk = ti[k]
+        nk = tn[k]
+        for j in range(m):
+            x = row[j]
+            b = mul_add(-coef[j], tk, mul_add(ck[j], lk * x, x))
+            row[j] = b
+            s_out[j] = mul_add(lk * b, b, s_out[j])
+            z_out[j] = mul_add(b, nk, z_out[j])
+
+
+@njit(**_JIT)
+def _pass_update(BT, ck, coef, lam, ti, tn, s_out, z_out, chunk=0):
+    """One pass over BT: B_jk <- B_jk + ck_j lam_k B_jk - coef_j ti_k, then
+    s_j = sum_k lam_k B_jk^2 and z_j = sum_k B_jk tn_k (new B), k in order.
+
+    Each new entry is ``fma(-coef_j, ti_k, fma(ck_j, lam_k B_jk, B_jk))`` and the
+    sums add ``fma`` terms (:func:`bnbounds._kernels._cpu.mul_add`): 6 operations
+    an entry instead of 10, each entry at most 2 roundings from exact (3 before).
+
+    The units are taken ``chunk`` at a time (all at once if ``chunk <= 0``), all
+    rows of one chunk before the next, so that the chunk's four per-unit arrays
+    stay in L1 while the rows stream past (:data:`bnbounds._kernels._cpu.
+    PASS_UNITS` sizes it from L1). The order of every per-unit sum is the same
+    whatever the chunk: the result is bit-for-bit independent of it. Measured at
+    m = 1024, r = 100 on an AVX-512 Xeon with 48 KB L1: 19.4 us a pass whole,
+    15.6 us in chunks of 512.
+    """
+    vector_width_hint()
+    m = s_out.shape[0]  # BT's rows may be padded beyond m (new_sgd_state)
+    step = m if chunk <= 0 else chunk
+    for j0 in range(0, m, step):
+        j1 = min(m, j0 + step)
+        _pass_rows(
+            BT, j0, ck[j0:j1], coef[j0:j1], lam, ti, tn, s_out[j0:j1], z_out[j0:j1]
+        )
 
 
 @njit(**_JIT)
@@ -346,18 +449,32 @@ def _move_bound(s, ck, coef, t, sqrt_lam_max, b_norm, work):
 
 
 @njit(**_JIT)
-def _sq_norm(Bb, work):
-    """``||B||_F^2`` over the first ``len(work)`` rows of Bb (w, rp)."""
-    for j in range(work.shape[0]):
-        work[j] = row_dot(Bb, j, Bb[j])
+def _sq_norm(BT, work):
+    """``||BT||_F^2`` over the first ``len(work)`` columns of BT (r, w)."""
+    vector_width_hint()
+    n = work.shape[0]
+    for j in range(n):
+        work[j] = 0.0
+    for k in range(BT.shape[0]):
+        row = BT[k]
+        for j in range(n):
+            work[j] += row[j] * row[j]
     return _sum8(work)
 
 
 @njit(**_JIT)
-def _sq_dist(Bb, B0, work):
-    """``||B - B0||_F^2`` over the first ``len(work)`` rows (w, rp)."""
-    for j in range(work.shape[0]):
-        work[j] = row_sqdist(Bb, B0, j)
+def _sq_dist(BT, B0, work):
+    """``||BT - B0||_F^2`` over the first ``len(work)`` columns (r, w)."""
+    vector_width_hint()
+    n = work.shape[0]
+    for j in range(n):
+        work[j] = 0.0
+    for k in range(BT.shape[0]):
+        row = BT[k]
+        row0 = B0[k]
+        for j in range(n):
+            e = row[j] - row0[j]
+            work[j] += e * e
     return _sum8(work)
 
 
@@ -373,7 +490,9 @@ def _unit_sq_dist(a, c, a0, c0, work):
 
 
 @njit(nogil=True, **_JIT)
-def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch, flags):
+def sgd_worker(
+    st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch, flags, chunk
+):
     """Run ``len(idx)`` SGD steps of the paper (Section 1.3) in place; O(m r) each.
 
     Step s uses example ``i = idx[s]`` and the statistics of the *whole* data set:
@@ -388,13 +507,13 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
     (the projection ``I - Sigma v_j v_j' / N_j^2`` of Section 1.3, with
     ``Sigma v_j = W (lam * B_j)``). Inactive units do not move.
 
-    One pass over the rows of ``B`` per step (:func:`_pass_update`) applies the
-    update to the active units and accumulates their new ``s_j =
-    ||v_j||_Sigma^2``, and ``z_j`` for the *next* example for every unit; an
-    inactive unit's row is only read: the state is streamed once per step.
+    One pass over ``BT`` per step applies the update (coefficient 0 for inactive
+    units, which leaves them bit-for-bit unchanged) and accumulates, for every
+    unit, the new ``s_j = ||v_j||_Sigma^2`` and ``z_j`` for the *next* example:
+    the state is streamed once per step.
 
     Thread ``tid`` of ``nthreads`` owns the blocks ``tid, tid + nthreads, ...``
-    of ``st.B`` (usually one) and does all of the above for their units. The
+    of ``st.BT`` (usually one) and does all of the above for their units. The
     threads meet once per step at :func:`bnbounds._kernels._sync.barrier` and
     exchange, through ``xch``, their share of f (added in thread order, so every
     thread gets the same f, deterministic for a given thread count), their fault
@@ -416,7 +535,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
         True: the paper's network. False: ``f = sum_j a_j relu(<v_j, x>)`` (N = 1,
         no projection, c frozen).
     org : Origin
-        W_0 (``B0`` in the layout of ``st.B``); used when ``track``.
+        W_0 (``B0`` in the layout of ``st.BT``); used when ``track``.
     track : bool
         Find the first step whose ``||U - U0||^2 + alpha ||V - V0||^2 >= R^2``
         (eq. (5)); tracking stops there. ``||U - U0||`` is exact every step
@@ -439,6 +558,9 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
         Exchange rows, one cache line each, alternating between barriers.
     flags : int64 array (8 (nthreads + 1),)
         Barrier counters and the abort word (zeros on entry).
+    chunk : int
+        Units per chunk of the pass (:func:`_pass_update`; <= 0: all at once).
+        Changes no bit of the result, only the speed.
 
     Returns
     -------
@@ -463,13 +585,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
     T = data.T
     y = data.y
     lam = data.lam
-    nblocks = st.B.shape[0]
-    r = lam.shape[0]
-    rp = st.B.shape[2]
-    # lam and the two example rows of a step, zero-padded to rp (this thread's)
-    lam_p = np.zeros(rp)
-    lam_p[:r] = lam
-    t_p = np.zeros((2, rp))
+    nblocks, r, _ = st.BT.shape
     m = a.shape[0]
     nsteps = idx.shape[0]
     alpha = acc[3]
@@ -488,8 +604,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
     b0_part = 0.0  # ||B0||_F^2, for ||B||_F <= ||B0||_F + ||B - B0||_F
     for b in range(tid, nblocks, nthreads):
         lo, hi = unit_block(m, b, nblocks)
-        t_p[1, :r] = T[idx[0]]
-        _pass_z_s(st.B[b], lam_p, t_p[1], z[lo:hi], s[lo:hi])
+        _pass_z_s(st.BT[b], T[idx[0]], lam, z[lo:hi], s[lo:hi])
         bad += _outputs(
             s[lo:hi], z[lo:hi], a[lo:hi], c[lo:hi], eps, bn, invn[lo:hi], g[lo:hi]
         )
@@ -541,7 +656,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
                 dv_part = 0.0  # exact, with one more barrier
                 for b in range(tid, nblocks, nthreads):
                     lo, hi = unit_block(m, b, nblocks)
-                    dv_part += _sq_dist(st.B[b], org.B0[b], org.dv[lo:hi])
+                    dv_part += _sq_dist(st.BT[b], org.B0[b], org.dv[lo:hi])
                 count += 1
                 xch[tid, count & 1, 5] = dv_part
                 if not barrier(flags, tid, nthreads, count):
@@ -564,8 +679,6 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
         w = eta * y[i] * dl
         ti = T[i]
         tn = T[idx[step + 1]] if step + 1 < nsteps else ti
-        t_p[0, :r] = ti  # padding stays 0
-        t_p[1, :r] = tn
         tracking = track and exit_at < 0
         t_norm = _norm(ti) if tracking else 0.0
         bad = 0
@@ -582,7 +695,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
             bad += _coefficients(zb, invn[lo:hi], w, bn, ab, cb, coefb, ckb)
             if tracking:
                 mv_part += _move_sq(sb, ckb, coefb, t_norm, sqrt_lam_max, org.dv[lo:hi])
-            _pass_update(st.B[b], ckb, coefb, lam_p, t_p[0], t_p[1], sb, zb)
+            _pass_update(st.BT[b], ckb, coefb, lam, ti, tn, sb, zb, chunk)
             bad += _outputs(sb, zb, ab, cb, eps, bn, invn[lo:hi], g[lo:hi])
             if tracking:
                 du_part += _unit_sq_dist(
@@ -596,11 +709,13 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
 
 
 @njit(**_JIT)
-def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
+def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc, chunk=0):
     """:func:`sgd_worker` on one thread (no barrier, no partner)."""
     xch = np.zeros((1, 2, 8))
     flags = np.zeros(2 * STRIDE, dtype=np.int64)
-    return sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, 0, 1, xch, flags)
+    return sgd_worker(
+        st, data, idx, eta, eps, bn, org, track, acc, 0, 1, xch, flags, chunk
+    )
 
 
 @njit(**_JIT)
@@ -634,15 +749,18 @@ def sgd_threads(m: int, r: int, nsteps: int, requested: int) -> int:
     return max(1, min(requested, (m * r) // MT_MIN_ENTRIES, m // 8))
 
 
-def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
-    """Run :func:`sgd_worker` on ``nthreads`` threads (this one and helpers).
+def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1, chunk=None):
+    """Run :func:`sgd_worker` on ``nthreads`` threads (this one and helpers),
+    the pass in chunks of ``chunk`` units (default :data:`_cpu.PASS_UNITS`,
+    sized from this CPU's L1; the result does not depend on it).
 
     Returns what :func:`sgd_worker` returns (the same in every thread). A helper
     that fails to start, or raises, sets the abort word, which releases the
     others; that is reported as a RuntimeError (a bug, not a training fault).
     """
+    chunk = _cpu.PASS_UNITS if chunk is None else int(chunk)
     if nthreads <= 1:
-        return sgd_steps(st, data, idx, eta, eps, bn, org, track, acc)
+        return sgd_steps(st, data, idx, eta, eps, bn, org, track, acc, chunk)
     import threading
 
     # Compile (or load from the cache) here, in this thread, before any helper
@@ -661,6 +779,7 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
         nthreads,
         np.zeros((nthreads, 2, 8)),
         np.zeros(STRIDE * (nthreads + 1), np.int64),
+        chunk,
     )
 
     xch = aligned_zeros((nthreads, 2, 8))  # one cache line per (thread, parity)
@@ -684,6 +803,7 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
                 nthreads,
                 xch,
                 flags,
+                chunk,
             )
         except BaseException as exc:  # pragma: no cover - a bug; release the others
             errors.append(exc)
@@ -703,7 +823,7 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
     interrupted = False
     try:
         results[0] = sgd_worker(
-            st, data, idx, eta, eps, bn, org, track, acc, 0, nthreads, xch, flags
+            st, data, idx, eta, eps, bn, org, track, acc, 0, nthreads, xch, flags, chunk
         )
         finished = True
     finally:
