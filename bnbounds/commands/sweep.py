@@ -94,7 +94,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             default=None,
             help="tcp://HOST:PORT of an existing Dask scheduler, or 'inline'",
         )
-        q.add_argument("--format", choices=("parquet", "csv"), default=None)
+        q.add_argument(
+            "--format",
+            choices=("parquet", "csv"),
+            default=None,
+            help="table format (default: parquet when pyarrow is installed, else csv)",
+        )
         q.add_argument(
             "--list", action="store_true", help="print the grid (cells, seeds) and exit"
         )
