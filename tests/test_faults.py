@@ -633,9 +633,13 @@ def test_reproduce_without_matplotlib_writes_the_csv(tmp_path, capsys, monkeypat
     import bnbounds.commands.reproduce as cmd
 
     monkeypatch.setattr(cmd, "_plotting", lambda: False)
+    (tmp_path / "figure1_digits5v3.png").write_bytes(b"an older run's figure")
     argv = ["reproduce", "figure1", "--widths", "8", "--seeds", "1", "--steps", "2"]
     code, _, err = _main([*argv, "--out", str(tmp_path)], capsys)
     assert code == 0
     assert "matplotlib is not installed" in err
     names = sorted(os.listdir(tmp_path))
-    assert names == ["figure1_digits5v3.csv", "figure1_digits5v3_summary.csv"]
+    assert names == [
+        "figure1_digits5v3.csv",
+        "figure1_digits5v3_summary.csv",
+    ]  # no stale PNG

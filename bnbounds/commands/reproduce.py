@@ -251,6 +251,8 @@ def _write_set(out: Path, tables: dict, figures: dict) -> list[str]:
     if _plotting():  # else said before the work (_precheck)
         for name, draw in figures.items():
             files.add(out / name, draw)
+    else:  # no figure of an older run beside the new tables
+        files.stale([out / name for name in figures])
     return files.commit()
 
 

@@ -32,7 +32,7 @@ from . import symbols as S
 from .._printing import plain
 from ._numeric import as_number, evaluate, to_jsonable
 from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
-from .theorems import ETA, M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
+from .theorems import M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
 
 __all__ = [
     "EXAMPLE_POINT",
@@ -412,9 +412,17 @@ class StepCheck:
 
 def step_checks() -> tuple[StepCheck, ...]:
     """Steps of the proofs of Theorems E.5 / F.4 checked against the width range."""
+    from .proofs import CHOICES, PROOF_STEPS
+
+    def ratio_of(step_id: str, scale: Any = 1) -> sp.Expr:
+        """lhs/rhs of a proof step of the registry at Theorem 2.1's choices."""
+        st = PROOF_STEPS[step_id]
+        ch = CHOICES["2.1"]
+        return sp.simplify(scale * st.lhs.subs(ch) / st.rhs.subs(ch))
+
     out = []
     # eta 2^13 eps^4 sqrt(m)/gamma <= R/8  <=>  gamma^2 >= 2^13 * 216 / 28 * eps^4
-    ratio = sp.simplify((ETA * 2**13 * e**4 * sp.sqrt(m) / g) / (R_SGD / 8))
+    ratio = ratio_of("E.5/eq51-term1")
     thr = sp.sqrt(sp.Integer(2**13) * 216 / 28) * e**2
     out.append(
         StepCheck(
@@ -431,9 +439,8 @@ def step_checks() -> tuple[StepCheck, ...]:
         (18, "as printed (2^18)"),
         (20, "with the factor 4 of eq. (49) restored (2^20)"),
     ):
-        ratio = sp.simplify(
-            (ETA * 2**power * e**6 * R_SGD**6 / (g * sp.sqrt(m))) / (R_SGD / 8)
-        )
+        # the registry's step carries the restored 2^20
+        ratio = ratio_of("E.5/eq51-term2", sp.Integer(2) ** (power - 20))
         out.append(
             StepCheck(
                 f"E.5/R8-term2-2^{plain(power)}",
@@ -469,7 +476,7 @@ def step_checks() -> tuple[StepCheck, ...]:
         )
     )
     # sum |l'| <= 4R/(eta gamma sqrt m) = 112/27
-    val = sp.simplify(4 * R_SGD / (ETA * g * sp.sqrt(m)))
+    val = sp.simplify(PROOF_STEPS["E.5/sum-dloss"].lhs.subs(CHOICES["2.1"]))
     out.append(
         StepCheck(
             "E.5/sum-dloss",

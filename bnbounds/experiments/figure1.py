@@ -25,6 +25,7 @@ import numpy as np
 from .._validation import BNBoundsValueError
 from ..data import Dataset
 from ..margin import bn_margin, linear_margin, unnormalized_margin
+from ..network import init_params
 from ._stats import mean_2se
 
 __all__ = [
@@ -192,17 +193,18 @@ def run_figure1(
     for m, lr_m in zip(widths, lrs, strict=True):
         for s in seeds:
             t0 = time.perf_counter()
+            W0 = init_params(m, data.d, s)  # one draw for both networks
             r = bn_margin(
                 data,
                 m,
-                rng=s,
+                W0=W0,
                 steps=steps,
                 lr=lr_m,
                 eps=eps,
                 move_V=move_V,
                 adam=adam,
             )
-            u = unnormalized_margin(data, m, rng=s)
+            u = unnormalized_margin(data, m, W0=W0)
             rows.append(
                 {
                     "m": m,

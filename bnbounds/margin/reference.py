@@ -13,7 +13,7 @@ import numpy as np
 from .._progress import tick
 from .._validation import BNBoundsValueError, check_eps
 from ..data import Dataset
-from ..network import Params, init_params, normalizers
+from ..network import Params, init_params
 from .linear import linear_margin
 
 #: Relative slack for the norm conditions ``||a||, ||C|| <= 1`` and ``Delta_V <=
@@ -23,12 +23,20 @@ ASSUMPTION_RTOL = 1e-12
 
 
 class Features:
-    """The gradient features ``d_a f`` and ``d_c f`` (n x m each) at ``(a, c, V')``."""
+    """The gradient features ``d_a f`` and ``d_c f`` (n x m each) at ``(a, c, V')``,
+    the normalised preactivations ``H`` and the normalisers ``N`` (ones without BN)."""
 
-    __slots__ = ("H", "a", "c")
+    __slots__ = ("H", "N", "a", "c")
 
-    def __init__(self, H: np.ndarray, a: np.ndarray, c: np.ndarray) -> None:
+    def __init__(
+        self,
+        H: np.ndarray,
+        a: np.ndarray,
+        c: np.ndarray,
+        N: np.ndarray | None = None,
+    ) -> None:
         self.H, self.a, self.c = H, a, c
+        self.N = np.ones(H.shape[1]) if N is None else N
 
 
 def features(
@@ -59,10 +67,12 @@ def features(
                 "use eps > 0"
             )
         H = H / N[None, :]
+    else:
+        N = np.ones(H.shape[1])
     cH = H * W.c[None, :]
     Fa = np.maximum(cH, 0.0)
     Fc = W.a[None, :] * (cH > 0) * H
-    return Features(H, Fa, Fc)
+    return Features(H, Fa, Fc, N)
 
 
 def _svm_gamma(F: np.ndarray, y: np.ndarray, m: int) -> tuple[float, np.ndarray]:
@@ -254,8 +264,8 @@ def bn_margin(
     W0 = Params(W0.a, np.ones(m), W0.V)
     y = np.asarray(data.y, dtype=np.float64)
     V0 = np.asarray(W0.V, dtype=np.float64)
-    N0 = np.asarray(normalizers(V0, data, eps), dtype=np.float64)
     F0 = features(data, W0, eps=eps)
+    N0 = F0.N  # = normalizers(V0, data, eps), from the same GEMM
     ga0, za0 = _svm_gamma(F0.a, y, m)
     gc0, zc0 = _svm_gamma(F0.c, y, m)
     tick(progress, "frozen-V exact")
@@ -455,7 +465,12 @@ def train_reference_network(
     steps = int(steps)
     if steps < 0:
         raise BNBoundsValueError(f"steps is {steps}; expected an integer >= 0")
-    basis = data.basis
+    # The thin SVD behind data.basis (once per data set) on one BLAS thread: LAPACK's
+    # threads synchronise per panel, and on the loaded 2-core machine two threads
+    # took minutes where one takes seconds (n = 1000, d = 3072), as for the QR in
+    # linear._gram_factor.
+    with threadpool_limits(1, "blas"):
+        basis = data.basis
     T = np.asarray(basis.T, dtype=np.float64)  # (n, r)
     Wb = np.asarray(basis.W, dtype=np.float64)  # (d, r)
     y = np.ascontiguousarray(data.y, dtype=np.float64)
