@@ -88,7 +88,7 @@ def _replay() -> int:
 def run(args: argparse.Namespace) -> int:
     if args.replay:
         return _replay()
-    from ..checks import run_all, runner, select, witnesses
+    from ..checks import run_all, runner, select
 
     claims = select(args.lemma)
     for opt, path in (("--json", args.json_out), ("--junit", args.junit)):
@@ -130,13 +130,15 @@ def run(args: argparse.Namespace) -> int:
         f"\n{len(results)} claims, {n} samples in {elapsed:.1f} s "
         f"({n / max(elapsed, 1e-9):.0f} samples/s), profile {args.profile}"
     )
+    # one set: witnesses, JSON, JUnit (all rescued together if the disk refuses)
+    reports = OutputSet()
     if args.witness_dir:
         for r in results:
             if r.witness is not None and not r.known:
-                witnesses.write_json(
-                    os.path.join(args.witness_dir, f"{r.claim}.json"), r.witness
+                reports.add(
+                    os.path.join(args.witness_dir, f"{r.claim}.json"),
+                    json.dumps(r.witness, indent=1, sort_keys=False) + "\n",
                 )
-    reports = OutputSet()
     if args.json_out:
         reports.add(
             args.json_out,
