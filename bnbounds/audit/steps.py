@@ -28,6 +28,8 @@ variable's range at feasible points; otherwise the verdict is ``not-determined``
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -604,6 +606,24 @@ def audit_step(
     """
     if profile not in PROFILES:
         raise ValueError(f"profile is {profile!r}; expected one of {list(PROFILES)}")
+    key = tuple(sorted((choices or {}).items(), key=lambda kv: str(kv[0])))
+    th = theorem or ",".join(step.theorems)
+    res = _audit_step_cached(step, key, profile, seed)
+    return dataclasses.replace(
+        res,
+        theorem=th,
+        command=f"bnbounds audit --theorem {theorem or step.theorems[0]} --step {step.id} --json -",
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _audit_step_cached(
+    step: ProofStep, choices_key: tuple, profile: str, seed: int
+) -> StepResult:
+    """:func:`audit_step` without the theorem label (shared by Theorems 2.1 and 2.2:
+    the verdict of a step depends only on the step, the choices and the search)."""
+    choices = dict(choices_key)
+    theorem = ""
     subs = dict(CHOICES[step.choices]) if step.choices else {}
     if choices and step.choices:
         subs.update(choices)
