@@ -405,7 +405,9 @@ def plot_figure1(result: Figure1Result, path: Any) -> Any:
         )
         ax.set_xscale("log", base=2)
         ax.set_xlabel("width m")
-        ax.set_title(f"{result.data_name}: {title}")
+        ax.set_title(title, fontsize=10)  # the data set is the figure's title
         ax.legend(fontsize=8)
     axes[0].set_ylabel("margin (lower bound)")
+    fig.suptitle(f"Figure 1 (Appendix A): {result.data_name}", fontsize=11)
+    fig.tight_layout()
     return save_figure(fig, path)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._progress import tick
 from .._validation import BNBoundsValueError, check_eps
 from ..data import Dataset
 from ..network import Params, init_params
@@ -222,7 +223,7 @@ def bn_margin(
        frozen, V frozen; c-network: a frozen; C acts through ``d_c f``) and normalised.
     2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) and the
        c-network (c and V trainable, a frozen) are trained with Adam
-       (:func:`train_reference_network`, in the eigenbasis of Sigma), V' projected
+       (:func:`bnbounds.margin.reference.train_reference_network`, in the eigenbasis of Sigma), V' projected
        after every step onto ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's
        displacement condition); at each V' reached, a_vec and C_vec are
        re-optimised exactly and the better V' is taken. The moved tuple is kept
@@ -267,7 +268,7 @@ def bn_margin(
     N0 = F0.N  # = normalizers(V0, data, eps), from the same GEMM
     ga0, za0 = _svm_gamma(F0.a, y, m)
     gc0, zc0 = _svm_gamma(F0.c, y, m)
-    _tick(progress, "frozen-V exact")
+    tick(progress, "frozen-V exact")
 
     ga_adam = gc_adam = math.nan
     if adam:
@@ -283,7 +284,7 @@ def bn_margin(
             )[0]
         ga_adam = max(_gamma_of(F0.a, y, a_fin, m), 0.0)
         gc_adam = max(_gamma_of(F0.c, y, c_fin, m), 0.0)
-        _tick(progress, "frozen-V Adam")
+        tick(progress, "frozen-V Adam")
 
     gamma_frozen = ga0 + gc0
     radius = gamma_frozen / 32
@@ -320,7 +321,7 @@ def bn_margin(
             best_moved, ga1, gc1 = ga_p + gc_p, ga_p, gc_p
             if best_moved >= max(gamma_frozen, ga + gc):
                 ga, gc, za, zc, Vfin, moved = ga1, gc1, za_p, zc_p, run.V, True
-        _tick(progress, "moving-V Adam")
+        tick(progress, "moving-V Adam")
 
     gamma = ga + gc
     dV = _delta_V(Vfin, V0, N0)
@@ -435,7 +436,7 @@ def train_reference_network(
     Notes
     -----
     V is kept in the eigenbasis of Sigma (``U = V W``, ``W`` the r eigenvectors with
-    nonzero eigenvalue, :attr:`bnbounds.Dataset.basis`): every preactivation is
+    nonzero eigenvalue, :attr:`bnbounds.data.Dataset.basis`): every preactivation is
     ``<v_j, xbar_i> = <u_j, T_i>`` with ``T = Xbar W`` and every gradient of v_j
     lies in range(Sigma), so a step is two n x r x m GEMMs (``U T'`` and
     ``G' T``) around the core's fused kernels
@@ -567,11 +568,6 @@ def a_network_risk_grad(
     SV = (Z.T @ Xbar) / n  # rows Sigma v_j
     gV = (G.T @ Xbar) / N[:, None] - (np.einsum("ij,ij->j", G, H) / N**2)[:, None] * SV
     return float(np.mean(logistic_loss(p))), ga, gV
-
-
-def _tick(progress: Callable[[str], None] | None, label: str) -> None:
-    if progress is not None:
-        progress(label)
 
 
 def unnormalized_margin(
