@@ -87,3 +87,31 @@ def print_machine(info: dict[str, object]) -> None:
             f"# WARNING: 1-minute load average {la[0]:.2f}: the machine is not idle; "
             "ratios may be noisy, rerun when it is"
         )
+
+
+def cpu_lines() -> list[str]:
+    """The CPU (model, ISA, caches, LLVM's target) and the SGD kernel's choices
+    derived from it (``bnbounds._kernels._cpu``), one header line each."""
+    from bnbounds._kernels import _cpu
+
+    info = _cpu.detect()
+    caches = ", ".join(
+        f"L{c.level}{c.kind[0].lower() if c.kind != 'Unified' else ''} "
+        f"{c.size >> 10} KiB"
+        for c in info.caches
+        if c.size
+    )
+    ch = _cpu.choices()
+    return [
+        f"# cpu: {info.model or 'unknown'} ({info.vendor or '?'}, {info.machine}), "
+        f"LLVM target {info.llvm_cpu or '?'}",
+        f"# isa: {' '.join(info.isa) or 'unknown'}; caches (cpu0): "
+        f"{caches or 'unknown'}, line {info.line_size} B",
+        f"# sgd kernel: {ch['vector_bits']}-bit vectors (hint applied: "
+        f"{ch['width_hint_applied']}), fused multiply-add: "
+        f"{ch['fused_multiply_add']}, pass of {ch['pass_rows']} rows x "
+        f"{ch['pass_units']} units (L1d {ch['l1d_bytes'] >> 10} KiB), "
+        f"state aligned to {info.line_size} B",
+        f"# load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
+        f"{os.cpu_count()} cpus",
+    ]

@@ -29,11 +29,14 @@ import argparse
 import os
 import sys
 import time
+from functools import partial
 
 import numba
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _common import cpu_lines  # this directory is on sys.path
 
 from bnbounds import Dataset, init_params
 from bnbounds._kernels import train as kt
@@ -94,7 +97,11 @@ def sgd_step_time(
     per m x r gemv (BLAS threads) and per gemv on one BLAS thread (nan without
     threadpoolctl), on the same index sequence.
 
-    One thread: interleaved rounds, minimum of each, so that a disturbance does
+    Each is timed in short calls of k and 2k steps (k worth ~2 ms of the loop,
+    so that most calls fit in one time slice of a loaded machine), and a step
+    costs ``(min t(2k) - min t(k)) / k``: the per-call costs (the prologue pass,
+    thread start) cancel. ``steps`` caps 2k; ``20 repeat`` rounds.
+    One thread: the three interleaved in every round, so that a disturbance does
     not bias one side of the ratio. More threads: the floors first, then a pause
     (OpenBLAS's workers spin for up to about a second after a GEMV and would
     take the second core from the loop's barrier), then the loop.
@@ -104,32 +111,50 @@ def sgd_step_time(
     kt.run_sgd(st, dat, idx[:4], eta, 0.0, True, org, track, acc, 1)  # compile
     B = kt.state_B(st.BT, m)  # the floor reads the same m x r numbers
     _gemv_floor(B, dat.T, idx[:4])
+    probe = (
+        best(
+            lambda: kt.run_sgd(st, dat, idx[:20], eta, 0.0, True, org, track, acc, 1), 3
+        )
+        / 20
+    )
+    k = int(min(max(8, 2e-3 / max(probe, 1e-9)), steps // 2))
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         threadpool_limits = None
 
-    def one_thread_floor() -> None:
+    def one_thread_floor(ii) -> None:
         if threadpool_limits is None:
             return
         with threadpool_limits(1, user_api="blas"):
-            _gemv_floor(B, dat.T, idx)
+            _gemv_floor(B, dat.T, ii)
 
-    def run() -> None:
-        kt.run_sgd(st, dat, idx, eta, 0.0, True, org, track, acc, threads)
+    def run(ii) -> None:
+        kt.run_sgd(st, dat, ii, eta, 0.0, True, org, track, acc, threads)
 
-    t = dict.fromkeys(("step", "floor", "floor1"), np.inf)
-    for _ in range(repeat):
-        if threads == 1:
-            t["step"] = min(t["step"], best(run, 1))
-        t["floor"] = min(t["floor"], best(lambda: _gemv_floor(B, dat.T, idx), 1))
-        t["floor1"] = min(t["floor1"], best(one_thread_floor, 1))
-    if threads > 1:
+    fns = {
+        "floor": lambda ii: _gemv_floor(B, dat.T, ii),
+        "floor1": one_thread_floor,
+    }
+    if threads == 1:
+        fns["step"] = run
+    t = {(name, h): np.inf for name in ("step", "floor", "floor1") for h in (1, 2)}
+    for _ in range(20 * repeat):
+        for h in (1, 2):
+            ii = idx[: h * k]
+            for name, fn in fns.items():
+                t[name, h] = min(t[name, h], best(partial(fn, ii), 1))
+    kk = {"step": k, "floor": k, "floor1": k}
+    if threads > 1:  # longer calls: a thread start costs ~0.1 ms and varies
+        kk["step"] = k = int(min(10 * k, steps // 2))
         time.sleep(1.5)
-        t["step"] = best(run, repeat)
+        for _ in range(5 * repeat):
+            for h in (1, 2):
+                t["step", h] = min(t["step", h], best(partial(run, idx[: h * k]), 1))
+    out = {name: (t[name, 2] - t[name, 1]) / kk[name] for name in kk}
     if threadpool_limits is None:
-        t["floor1"] = np.nan
-    return t["step"] / steps, t["floor"] / steps, t["floor1"] / steps
+        out["floor1"] = np.nan
+    return out["step"], out["floor"], out["floor1"]
 
 
 def torch_sgd_step(n: int, d: int, m: int, steps: int) -> float | None:
@@ -201,6 +226,7 @@ def main() -> None:
         f"threads: numba {numba.get_num_threads()}, cpus {os.cpu_count()}, "
         f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}"
     )
+    print("\n".join(cpu_lines()))
 
     # ------------------------------------------------------------------ SGD
     m, r = (256, 50) if quick else (1024, 100)

@@ -183,14 +183,19 @@ def _start_long_train(tmp_path: Path, method: str, tag: str):
     ]  # fmt: skip
     if method == "sgd":
         cmd += ["--order", "replace"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # the bar is drawn only on a terminal: force it into the pipe (BNBOUNDS_PROGRESS)
+    env = {**os.environ, "BNBOUNDS_PROGRESS": "always"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     return proc, out
 
 
 def _wait_for_progress(proc) -> bytes:
     err = b""
     deadline = time.monotonic() + CHILD_TIMEOUT
-    while b"[" not in err and time.monotonic() < deadline:
+    # the bar shows the risk from the first record on: then the loop is running
+    while b"risk" not in err and time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stderr], [], [], 0.5)
         if ready:
             chunk = os.read(proc.stderr.fileno(), 4096)
@@ -213,7 +218,7 @@ def test_sigint_and_sigterm_mid_run_save_the_partial_run(tmp_path):
     try:
         for proc, out, sig, code, name in started:
             err = _wait_for_progress(proc)
-            assert b"[" in err, err.decode()[-2000:]
+            assert b"risk" in err, err.decode()[-2000:]
             time.sleep(0.5)
             proc.send_signal(sig)
             assert proc.wait(timeout=60) == code, (name, err.decode()[-2000:])
@@ -628,9 +633,13 @@ def test_reproduce_without_matplotlib_writes_the_csv(tmp_path, capsys, monkeypat
     import bnbounds.commands.reproduce as cmd
 
     monkeypatch.setattr(cmd, "_plotting", lambda: False)
+    (tmp_path / "figure1_digits5v3.png").write_bytes(b"an older run's figure")
     argv = ["reproduce", "figure1", "--widths", "8", "--seeds", "1", "--steps", "2"]
     code, _, err = _main([*argv, "--out", str(tmp_path)], capsys)
     assert code == 0
     assert "matplotlib is not installed" in err
     names = sorted(os.listdir(tmp_path))
-    assert names == ["figure1_digits5v3.csv", "figure1_digits5v3_summary.csv"]
+    assert names == [
+        "figure1_digits5v3.csv",
+        "figure1_digits5v3_summary.csv",
+    ]  # no stale PNG

@@ -10,10 +10,12 @@ admissible by construction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._progress import tick
 from .._validation import BNBoundsValueError
 from ._common import Sample
 from .registry import Check, Claim
@@ -34,7 +36,13 @@ class HuntResult:
 
 
 def hunt(
-    claim: Claim, *, restarts: int = 200, steps: int = 200, keep: int = 4, seed: int = 0
+    claim: Claim,
+    *,
+    restarts: int = 200,
+    steps: int = 200,
+    keep: int = 4,
+    seed: int = 0,
+    progress: Callable[..., None] | None = None,
 ) -> HuntResult:
     """Search for a violation of ``claim``: random restarts, then a (1+1) search.
 
@@ -50,6 +58,9 @@ def hunt(
         How many of the best admissible samples to improve.
     seed : int, default 0
         Seed of the samples and of the search.
+    progress : callable, optional
+        ``progress(label, advance)`` (:mod:`bnbounds._progress`), once per
+        evaluation: ``restarts + keep * steps`` at most.
 
     Returns
     -------
@@ -71,6 +82,7 @@ def hunt(
         s = claim.sample(seed + k)
         ch = claim.evaluate(s)
         evals += 1
+        tick(progress, "restarts")
         if ch.hypotheses_met:
             pool.append((ch, s))
     if not pool:
@@ -93,6 +105,7 @@ def hunt(
             s2 = Sample(s.claim, arrays, dict(s.scalars))
             ch2 = claim.evaluate(s2)
             evals += 1
+            tick(progress, "local search")
             if ch2.hypotheses_met and ch2.ratio > ch.ratio:
                 ch, s = ch2, s2
                 step *= 1.5

@@ -6,46 +6,50 @@ Progress goes to stderr; files are written atomically into ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
+from .._progress import Bar
 from .._validation import BNBoundsValueError
+from . import _ui
 from ._args import integer, integers, real
+from ._help import HelpFormatter, epilog
+
+EXIT_CODES = {0: "the experiment ran and its files were written"}
 
 
-class _Progress:
-    """A one-line progress bar on stderr: ``[#####.....] 5/10 label (12.3 s)``."""
+def _sub(ex, name: str, help: str, description: str, example: str):
+    return ex.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog(EXIT_CODES, example),
+        formatter_class=HelpFormatter,
+    )
 
-    def __init__(self, total: int, title: str, width: int = 30) -> None:
-        self.total, self.title, self.width = max(total, 1), title, width
-        self.done = 0
-        self.t0 = time.monotonic()
 
-    def __call__(self, label: str) -> None:
-        self.done += 1
-        k = int(self.width * min(self.done, self.total) / self.total)
-        bar = "#" * k + "." * (self.width - k)
-        dt = time.monotonic() - self.t0
-        end = "\n" if self.done >= self.total else ""
-        print(
-            f"\r{self.title} [{bar}] {self.done}/{self.total} {label:<24} ({dt:.1f} s)",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
+#: ``--seeds`` is a count (``--widths``, ``--ds``, ``--ms`` are lists).
+SEEDS_HELP = "HOW MANY seeds (a count: --seed, --seed+1, ...; not a list)"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reproduce",
         help="reproduce the paper's experiments (Figure 1, rates, Proposition 1.1)",
-        description="Run one of the paper's experiments and write PNG + CSV into --out.",
+        description="Run one of the paper's experiments; write PNG + CSV into --out.",
+        epilog=epilog(EXIT_CODES, "bnbounds reproduce dyadic --ds 4,8 --ms 256"),
+        formatter_class=HelpFormatter,
     )
     ex = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
 
-    f = ex.add_parser("figure1", help="gamma_a, gamma_c, gamma against width (App. A)")
+    f = _sub(
+        ex,
+        "figure1",
+        "gamma_a, gamma_c, gamma against width (App. A)",
+        "Figure 1: the margins gamma_a, gamma_c and gamma of the reference networks "
+        "(Appendix A) against the width, over seeds.",
+        "bnbounds reproduce figure1 --widths 32,64 --seeds 2 --out results",
+    )
     f.add_argument(
         "--cifar-dir",
         type=Path,
@@ -68,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--digits",
         type=integers("--digits", 0),
         default=[5, 3],
-        help="the digits pair pos,neg (default 5,3)",
+        help="the digits pair pos,neg",
     )
     f.add_argument(
         "--widths",
@@ -77,7 +81,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="default: powers of two from ~n/4 to ~4n (where the features first "
         "separate the points)",
     )
-    f.add_argument("--seeds", type=integer("--seeds", 1), default=5)
+    f.add_argument(
+        "--seeds", type=integer("--seeds", 1), default=5, help=SEEDS_HELP + " per width"
+    )
     f.add_argument(
         "--steps",
         type=integer("--steps", 0),
@@ -90,7 +96,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="Adam step size (default 0.01; with --paper 0.1 .. 0.01 by width)",
     )
-    f.add_argument("--eps", type=real("--eps", minimum=0.0), default=0.0)
+    f.add_argument(
+        "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
+    )
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
     f.add_argument(
         "--exact-only",
@@ -109,17 +117,39 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="print the predicted time (a short timed probe) and exit",
     )
 
-    r = ex.add_parser("rates", help="test error against t for GD and SGD")
+    r = _sub(
+        ex,
+        "rates",
+        "test error against t for GD and SGD",
+        "Test error against t for GD and one-pass SGD on a linearly separable set: "
+        "fitted slopes, and the parameter movement against the theorems' radii.",
+        "bnbounds reproduce rates --widths 256 --gd-steps 500 --out results",
+    )
     r.add_argument(
         "--n",
         type=integer("--n", 4),
         default=600,
         help="points (half train, half test)",
     )
-    r.add_argument("--d", type=integer("--d", 1), default=20)
-    r.add_argument("--margin", type=real("--margin", minimum=0.0), default=0.05)
-    r.add_argument("--widths", type=integers("--widths", 1), default=[256, 1024])
-    r.add_argument("--gd-steps", type=integer("--gd-steps", 1), default=2000)
+    r.add_argument("--d", type=integer("--d", 1), default=20, help="dimension")
+    r.add_argument(
+        "--margin",
+        type=real("--margin", minimum=0.0),
+        default=0.05,
+        help="margin of the separable set",
+    )
+    r.add_argument(
+        "--widths",
+        type=integers("--widths", 1),
+        default=[256, 1024],
+        help="widths m, a comma-separated list",
+    )
+    r.add_argument(
+        "--gd-steps",
+        type=integer("--gd-steps", 1),
+        default=2000,
+        help="GD steps per width (SGD: one pass)",
+    )
     r.add_argument(
         "--eta",
         type=real("--eta", minimum=0.0, strict_min=True),
@@ -130,12 +160,35 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--eta-scale",
         type=real("--eta-scale", minimum=0.0, strict_min=True),
         default=1.0,
+        help="multiplies the theorems' eta when --eta is not given",
     )
 
-    d = ex.add_parser("dyadic", help="Proposition 1.1 and Appendix G on the dyadic set")
-    d.add_argument("--ds", type=integers("--ds", 2), default=[4, 8, 16, 32])
-    d.add_argument("--ms", type=integers("--ms", 1), default=[256, 1024, 4096])
-    d.add_argument("--seeds", type=integer("--seeds", 1), default=10)
+    d = _sub(
+        ex,
+        "dyadic",
+        "Proposition 1.1 and Appendix G on the dyadic set",
+        "Proposition 1.1 and Appendix G on the dyadic set (Definition 1.1): the BN "
+        "margin against the linear margin over d, m and seeds.",
+        "bnbounds reproduce dyadic --ds 4,8 --ms 256,1024 --out results",
+    )
+    d.add_argument(
+        "--ds",
+        type=integers("--ds", 2),
+        default=[4, 8, 16, 32],
+        help="dimensions d of the dyadic set, a comma-separated list",
+    )
+    d.add_argument(
+        "--ms",
+        type=integers("--ms", 1),
+        default=[256, 1024, 4096],
+        help="widths m, a comma-separated list",
+    )
+    d.add_argument(
+        "--seeds",
+        type=integer("--seeds", 1),
+        default=10,
+        help=SEEDS_HELP + " per (d, m)",
+    )
     d.add_argument(
         "--samples",
         type=integer("--samples", 2),
@@ -144,9 +197,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
 
     for q in (f, r, d):
-        q.add_argument("--out", type=Path, default=Path("results"))
-        q.add_argument("--seed", type=integer("--seed", 0), default=0)
-        q.add_argument("--json", action="store_true", help="print the result as JSON")
+        q.add_argument(
+            "--out", type=Path, default=Path("results"), help="output folder"
+        )
+        q.add_argument(
+            "--seed", type=integer("--seed", 0), default=0, help="the first seed"
+        )
+        q.add_argument(
+            "--json",
+            action="store_true",
+            help="print the result as JSON (infinity as null plus a flag)",
+        )
+        q.add_argument("--quiet", action="store_true", help="no progress bar")
         q.set_defaults(func=run)
     return p
 
@@ -189,6 +251,8 @@ def _write_set(out: Path, tables: dict, figures: dict) -> list[str]:
     if _plotting():  # else said before the work (_precheck)
         for name, draw in figures.items():
             files.add(out / name, draw)
+    else:  # no figure of an older run beside the new tables
+        files.stale([out / name for name in figures])
     return files.commit()
 
 
@@ -259,7 +323,7 @@ def _figure1(args: argparse.Namespace) -> int:
         )
         if args.estimate:
             if args.json:
-                print(json.dumps(est.to_dict(), indent=2))
+                _ui.dump_json(est.to_dict())
             else:
                 for w in est.per_width:
                     print(
@@ -269,26 +333,26 @@ def _figure1(args: argparse.Namespace) -> int:
                     )
                 print(f"  total {_duration(est.seconds)}")
             return 0
-    bar = _Progress(len(widths) * len(seeds), "figure1")
-    res = run_figure1(
-        data,
-        widths,
-        seeds,
-        data_name=name,
-        steps=args.steps,
-        lr=lr,
-        eps=args.eps,
-        move_V=move_v,
-        adam=not args.exact_only,
-        progress=bar,
-    )
+    with Bar(len(widths) * len(seeds), "figure1", quiet=args.quiet) as bar:
+        res = run_figure1(
+            data,
+            widths,
+            seeds,
+            data_name=name,
+            steps=args.steps,
+            lr=lr,
+            eps=args.eps,
+            move_V=move_v,
+            adam=not args.exact_only,
+            progress=bar,
+        )
     _write_set(
         args.out,
         {f"{stem}.csv": res.rows, f"{stem}_summary.csv": res.summary},
         {f"{stem}.png": lambda fh: plot_figure1(res, fh)},
     )
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        _ui.dump_json(res.to_dict())
         return 0
     print(f"Figure 1 on {name}, d = {data.d}; mean +- 2 se over {len(seeds)} seeds")
     print(
@@ -338,17 +402,18 @@ def _rates(args: argparse.Namespace) -> int:
     _precheck(args.out, ["rates.csv", "rates_curves.csv", "rates.png"])
     data = linearly_separable(args.n, args.d, margin=args.margin, rng=args.seed)
     train, test = data.split(0.5, rng=args.seed)
-    bar = _Progress(2 * len(args.widths), "rates")
-    res = run_rates(
-        train,
-        test,
-        args.widths,
-        gd_steps=args.gd_steps,
-        eta=args.eta,
-        eta_scale=args.eta_scale,
-        seed=args.seed,
-        progress=bar,
-    )
+    total = len(args.widths) * (args.gd_steps + train.n)
+    with Bar(total, "rates", quiet=args.quiet) as bar:
+        res = run_rates(
+            train,
+            test,
+            args.widths,
+            gd_steps=args.gd_steps,
+            eta=args.eta,
+            eta_scale=args.eta_scale,
+            seed=args.seed,
+            progress=bar,
+        )
     curves = [
         {
             "method": c["method"],
@@ -369,7 +434,7 @@ def _rates(args: argparse.Namespace) -> int:
         {"rates.png": lambda fh: plot_rates(res, fh)},
     )
     if args.json:
-        print(json.dumps(res.to_dict()["rows"], indent=2))
+        _ui.dump_json(res.to_dict()["rows"])
         return 0
     print(
         f"rates on linearly_separable(n={args.n}, d={args.d}, margin={args.margin}), "
@@ -396,9 +461,9 @@ def _dyadic(args: argparse.Namespace) -> int:
 
     names = ["dyadic", "dyadic_summary", "dyadic_appendix_g", "dyadic_linear"]
     _precheck(args.out, [f"{n}.csv" for n in names] + ["dyadic.png"])
-    bar = _Progress(1 + len(args.ds) * (len(args.ms) + 1), "dyadic")
     seeds = list(range(args.seed, args.seed + args.seeds))
-    res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
+    with Bar(1 + len(args.ds) * (len(args.ms) + 1), "dyadic", quiet=args.quiet) as bar:
+        res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
     tables = (res.rows, res.summary, res.appendix_g, res.linear)
     _write_set(
         args.out,
@@ -406,7 +471,7 @@ def _dyadic(args: argparse.Namespace) -> int:
         {"dyadic.png": lambda fh: plot_dyadic(res, fh)},
     )
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        _ui.dump_json(res.to_dict())
         return 0
     bad = [r["d"] for r in res.linear if not r["exact_kkt_equals_closed_form"]]
     print(

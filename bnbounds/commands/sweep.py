@@ -94,7 +94,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             default=None,
             help="tcp://HOST:PORT of an existing Dask scheduler, or 'inline'",
         )
-        q.add_argument("--format", choices=("parquet", "csv"), default=None)
+        q.add_argument(
+            "--format",
+            choices=("parquet", "csv"),
+            default=None,
+            help="table format (default: parquet when pyarrow is installed, else csv)",
+        )
         q.add_argument(
             "--list", action="store_true", help="print the grid (cells, seeds) and exit"
         )
@@ -183,16 +188,25 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a file; expected a directory")
     check_output(out / "cells" / "cell.json", what="--out")  # before any work
-    with _Bar(args.experiment) as bar:
-        res = run_sweep(
-            args.experiment,
-            out=out,
-            scheduler=args.scheduler,
-            workers=args.workers,
-            format=args.format,
-            progress=bar,
-            **options,
+    try:
+        with _Bar(args.experiment) as bar:
+            res = run_sweep(
+                args.experiment,
+                out=out,
+                scheduler=args.scheduler,
+                workers=args.workers,
+                format=args.format,
+                progress=bar,
+                **options,
+            )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the finished cells are stored
+        done = len(list((out / "cells").glob("*.json")))
+        print(
+            f"bnbounds sweep: stopped; {done} finished cell(s) are stored in "
+            f"{out / 'cells'}: run the same command again to resume",
+            file=sys.stderr,
         )
+        raise
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 0

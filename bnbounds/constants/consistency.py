@@ -29,6 +29,7 @@ from typing import Any, Literal
 import sympy as sp
 
 from . import symbols as S
+from .._printing import plain
 from ._numeric import as_number, evaluate, to_jsonable
 from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
 from .theorems import M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
@@ -428,7 +429,7 @@ def step_checks() -> tuple[StepCheck, ...]:
             "E.5/R8-term1",
             "Theorem E.5 / F.4, 'R/2 + R/20 + R/8 + R/8'",
             "eta 2^13 eps_N^4 sqrt(m) / gamma <= R/8",
-            f"ratio lhs/rhs = {ratio}; holds iff gamma >= {thr} ~ {float(thr.subs(e, 1)):.4g} eps_N^2",
+            f"ratio lhs/rhs = {plain(ratio)}; holds iff gamma >= {plain(thr)} ~ {float(thr.subs(e, 1)):.4g} eps_N^2",
             False,
             "Independent of m. With gamma <= 1 (or even gamma <= 251 eps_N^2) the step fails; "
             "the theorems impose no such lower bound on gamma.",
@@ -442,10 +443,10 @@ def step_checks() -> tuple[StepCheck, ...]:
         ratio = ratio_of("E.5/eq51-term2", sp.Integer(2) ** (power - 20))
         out.append(
             StepCheck(
-                f"E.5/R8-term2-2^{power}",
+                f"E.5/R8-term2-2^{plain(power)}",
                 "Theorem E.5 / F.4, 'R/2 + R/20 + R/8 + R/8'",
-                f"eta 2^{power} eps_N^6 R^6/(gamma sqrt m) <= R/8 {label}",
-                f"ratio lhs/rhs = {ratio} ~ {float(ratio):.4g} (a constant)",
+                f"eta 2^{plain(power)} eps_N^6 R^6/(gamma sqrt m) <= R/8 {label}",
+                f"ratio lhs/rhs = {plain(ratio)} ~ {float(ratio):.4g} (a constant)",
                 bool(ratio <= 1),
                 "Holds for every gamma, eps_N, m.",
             )
@@ -469,7 +470,7 @@ def step_checks() -> tuple[StepCheck, ...]:
             "E.5/eq42",
             "Theorem E.5, eq. (42)",
             "r gamma sqrt(m)/2 >= ln(5t) at m >= m_min",
-            f"at m = m_min: r gamma sqrt(m)/2 = {val}",
+            f"at m = m_min: r gamma sqrt(m)/2 = {plain(val)}",
             True,
             "= 2^(58/3)/432 eps_N ln(5nt/delta) >= ln(5t) for eps_N >= 1, n >= 1, delta < 1.",
         )
@@ -481,8 +482,8 @@ def step_checks() -> tuple[StepCheck, ...]:
             "E.5/sum-dloss",
             "Theorem E.5 (last display), Theorem F.4",
             "sum |l'| <= 4R/(eta gamma sqrt m) <= 2^22 eps_N^4/gamma^2",
-            f"4R/(eta gamma sqrt m) = {val} exactly; <= 2^22 eps_N^4/gamma^2 iff "
-            f"gamma <= {sp.sqrt(sp.Integer(2**22) * 27 / 112)} eps_N^2",
+            f"4R/(eta gamma sqrt m) = {plain(val)} exactly; <= 2^22 eps_N^4/gamma^2 iff "
+            f"gamma <= {plain(sp.sqrt(sp.Integer(2**22) * 27 / 112))} eps_N^2",
             True,
             "The printed 2^22 eps_N^4/gamma^2 is very loose; F.4 prints 2^22 eps_N^4/gamma^(1/3).",
         )

@@ -13,7 +13,7 @@ Two things live here.
   it measures on a concrete network.
 
 Every right-hand side is a SymPy expression in the symbols of
-:mod:`bnbounds.constants.symbols`; ``claim.inputs`` lists the names it needs.
+``bnbounds.constants.symbols``; ``claim.inputs`` lists the names it needs.
 """
 
 # Long lines hold the paper's formulas, statements and sources verbatim; wrapping
