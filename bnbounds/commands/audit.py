@@ -25,20 +25,45 @@ import json
 import sys
 from typing import Any
 
+EXAMPLES = [
+    "bnbounds audit --theorem 2.1 --markdown audit.md --html audit.html",
+    "bnbounds audit --step E.5/eq51-term1 --json -",
+]
+EXIT_CODES = {
+    0: "the audit ran (whatever the verdicts)",
+    2: "bad input (an unknown theorem, step or profile; an unwritable output)",
+}
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from ._help import HelpFormatter, epilog
+
     p = subparsers.add_parser(
         "audit",
-        help="theorem-level verdicts: every proof step of Theorems 2.1, 2.2 and Prop. 1.1",
+        help="theorem-level verdicts: every proof step of Theorems 2.1, 2.2, Prop. 1.1",
         description=(
             "Audit every step of the proofs of Theorems 2.1 (E.5), 2.2 (F.4) and "
             "Proposition 1.1 (Appendix G): symbolic verdicts, an adversarial search, "
             "certified witnesses, repairs, and the mechanism checks (training runs)."
         ),
+        epilog=epilog(EXIT_CODES, EXAMPLES),
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("--theorem", choices=("2.1", "2.2", "1.1", "all"), default="all")
-    p.add_argument("--profile", choices=("quick", "thorough"), default="quick")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--theorem",
+        choices=("2.1", "2.2", "1.1", "all"),
+        default="all",
+        help="the theorem whose proof chain is audited",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("quick", "thorough"),
+        default="quick",
+        help="search effort and mechanism ladder: quick (a minute) or thorough",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the search and the runs"
+    )
     p.add_argument(
         "--step", default=None, help="audit only this step id (e.g. E.5/eq51-term1)"
     )
@@ -60,7 +85,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--cifar-dir", default=None, help="CIFAR-10 directory for the applicability map"
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
