@@ -25,44 +25,42 @@ import json
 import sys
 from typing import Any
 
-EXAMPLES = [
-    "bnbounds audit --theorem 2.1 --markdown audit.md --html audit.html",
-    "bnbounds audit --step E.5/eq51-term1 --json -",
-]
-EXIT_CODES = {
-    0: "the audit ran (whatever the verdicts)",
-    2: "bad input (an unknown theorem, step or profile; an unwritable output)",
-}
+from ._args import integer
+from ._help import HelpFormatter, epilog
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from ._help import HelpFormatter, epilog
-
     p = subparsers.add_parser(
         "audit",
-        help="theorem-level verdicts: every proof step of Theorems 2.1, 2.2, Prop. 1.1",
+        help="theorem-level verdicts: every proof step of Theorems 2.1, 2.2 and Prop. 1.1",
         description=(
             "Audit every step of the proofs of Theorems 2.1 (E.5), 2.2 (F.4) and "
             "Proposition 1.1 (Appendix G): symbolic verdicts, an adversarial search, "
             "certified witnesses, repairs, and the mechanism checks (training runs)."
         ),
-        epilog=epilog(EXIT_CODES, EXAMPLES),
+        epilog=epilog(
+            {0: "the audit ran (whatever the verdicts)"},
+            "bnbounds audit --theorem 2.1 --json audit.json --html audit.html",
+        ),
         formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--theorem",
         choices=("2.1", "2.2", "1.1", "all"),
         default="all",
-        help="the theorem whose proof chain is audited",
+        help="which theorem to audit (2.1: SGD, 2.2: GD, 1.1: Proposition 1.1)",
     )
     p.add_argument(
         "--profile",
         choices=("quick", "thorough"),
         default="quick",
-        help="search effort and mechanism ladder: quick (a minute) or thorough",
+        help="search effort and mechanism-run ladder (thorough: minutes)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of the search and the runs"
+        "--seed",
+        type=integer("--seed", 0),
+        default=0,
+        help="seed of the numeric search and the mechanism runs",
     )
     p.add_argument(
         "--step", default=None, help="audit only this step id (e.g. E.5/eq51-term1)"
@@ -85,7 +83,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--cifar-dir", default=None, help="CIFAR-10 directory for the applicability map"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-progress",
+        "--quiet",
+        action="store_true",
+        help="draw no progress bar (none is drawn when stderr is not a terminal)",
+    )
     p.set_defaults(func=run)
     return p
 
