@@ -223,11 +223,12 @@ def bn_margin(
        frozen, V frozen; c-network: a frozen; C acts through ``d_c f``) and normalised.
     2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) and the
        c-network (c and V trainable, a frozen) are trained with Adam
-       (:func:`bnbounds.margin.reference.train_reference_network`, in the eigenbasis of Sigma), V' projected
-       after every step onto ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's
-       displacement condition); at each V' reached, a_vec and C_vec are
-       re-optimised exactly and the better V' is taken. The moved tuple is kept
-       only if its gamma is no smaller, so ``Delta_V <= gamma / 32`` holds.
+       (:func:`bnbounds.margin.reference.train_reference_network`, in the
+       eigenbasis of Sigma), V' projected after every step onto
+       ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's displacement condition);
+       at each V' reached, a_vec and C_vec are re-optimised exactly and the better
+       V' is taken. The moved tuple is kept only if its gamma is no smaller, so
+       ``Delta_V <= gamma / 32`` holds.
 
     Both margins of the final tuple are evaluated at the *same* V' (Assumption 1.2
     asks for one tuple ``(a_j, c_j, v_j)``).
