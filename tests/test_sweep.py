@@ -147,8 +147,19 @@ def test_inline_sweep_writes_tidy_tables_and_skips_finished_cells(
     cells = sorted(Path(res.out, "cells").glob("*.json"))
     assert len(cells) == 7
     cells[0].unlink()
-    third = run_sweep("dyadic", out=res.out, scheduler="inline", **DYADIC)
+    calls = []
+    third = run_sweep(
+        "dyadic",
+        out=res.out,
+        scheduler="inline",
+        progress=lambda *a: calls.append(a),
+        **DYADIC,
+    )
     assert (third.ran, third.skipped) == (1, 6)
+    # the project's progress protocol: the resumed cells at once, then one a cell
+    assert calls[0] == ("resumed", 6)
+    assert len(calls) == 2
+    assert calls[1][0].startswith("part=")
     assert _tables(third) == before
 
     # CSV tables carry the same values
