@@ -1,4 +1,4 @@
-"""Sphinx configuration: ``python -m sphinx -W --keep-going -n -b html docs docs/_build/html``.
+"""Sphinx configuration (CI: ``python -m sphinx -W --keep-going -n -b html docs OUT``).
 
 Needs ``pip install '.[docs]'``. The pages are Markdown (MyST); the API reference
 is generated from the numpydoc docstrings; the command pages (``commands.md``,

@@ -264,3 +264,26 @@ def test_csv_numbers_parse_as_numbers(outputs):
                         float(v)
                     except ValueError:
                         assert not re.match(r"^[-+0-9.]", v), (name, k, v)
+
+
+@pytest.mark.parametrize(
+    "parser",
+    [
+        p
+        for p in _parsers()
+        if " " in p.prog
+        and not any(isinstance(a, argparse._SubParsersAction) for a in p._actions)
+    ],
+    ids=lambda p: p.prog,
+)
+def test_every_command_has_json(parser):
+    assert any("--json" in a.option_strings for a in parser._actions), parser.prog
+
+
+def test_train_json_prints_the_summary(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--d", "3", "--m", "8", "--steps", "10", "--out", str(out)]
+    assert cli.main([*argv, "--no-plot", "--quiet", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == json.loads(out.with_suffix(".json").read_text())
+    assert doc["steps_done"] == 10

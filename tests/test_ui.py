@@ -9,9 +9,9 @@ import math
 import pytest
 import sympy as sp
 
+from bnbounds._printing import eng, plain, region
 from bnbounds._progress import Bar, tick
 from bnbounds.commands import _ui
-from bnbounds._printing import eng, plain, region
 
 m, e, n, t, delta, g = sp.symbols("m eps_N n t delta gamma", positive=True)
 

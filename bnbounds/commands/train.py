@@ -132,6 +132,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", default="train", help="output prefix (OUT.npz/.json/.png)")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG figure")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run's summary (what OUT.json holds) as JSON instead of text",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -306,6 +311,9 @@ def run(args: argparse.Namespace) -> int:
     outputs.add(files["json"], (_ui.dumps(summary) + "\n").encode())
     outputs.stale([files["png"]])
     written = outputs.commit()
+    if args.json:
+        _ui.dump_json(summary)
+        return code
     print(
         f"bnbounds train: {args.method} ({traj.normalization}) on {name}: {status}, "
         f"{traj.steps_done}/{traj.steps} steps"
