@@ -145,8 +145,6 @@ def test_every_option_has_help(parser):
     ids=lambda p: p.prog,
 )
 def test_help_ends_with_exit_codes_and_an_example(parser):
-    if parser.prog == "bnbounds sweep" or parser.prog.startswith("bnbounds sweep "):
-        pytest.skip("bnbounds sweep formats its own help (commands/sweep.py)")
     text = parser.format_help()
     assert "exit codes:" in text
     assert re.search(r"examples?:\n  bnbounds ", text), text[-300:]
