@@ -10,8 +10,12 @@ Each round runs the grid on a fresh local cluster of 1 worker and of 2 workers
 (order alternating between rounds), into fresh folders, and checks that both give
 the same table. Reported per run: the cell phase (cluster up -> last cell stored)
 and the whole call (cluster start-up included); the speed-up is 1-worker time over
-2-worker time, within the same round. The machine is shared: the CPU model and the
-load average before and after each run are printed with the figures.
+2-worker time, within the same round. ``busy`` is the summed wall time of the cells
+over the cell phase (how many workers were computing on average: at most the worker
+count); ``cell mean s`` rising from 1 to 2 workers measures how much the cells slowed
+each other (or were slowed by other processes on the machine). The machine is
+shared: the CPU model and the load average before and after each run are printed
+with the figures.
 
 Target (issue 14): speed-up >= 1.7 on 2 cores.
 """
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'round':>5} {'workers':>7} {'cells s':>8} {'total s':>8} "
-        f"{'cell mean s':>11} {'load before':>17} {'load after':>17}"
+        f"{'cell mean s':>11} {'busy':>5} {'load before':>17} {'load after':>17}"
     )
     cell_ratio, total_ratio = [], []
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
@@ -85,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
                 after = os.getloadavg()
                 got[w] = res
                 mean_cell = statistics.fmean(res.cell_seconds)
+                # workers busy on average: summed cell times over the cell phase
+                busy = sum(res.cell_seconds) / res.seconds_cells
                 print(
                     f"{r:>5} {w:>7} {res.seconds_cells:>8.2f} {res.seconds:>8.2f} "
-                    f"{mean_cell:>11.2f} "
+                    f"{mean_cell:>11.2f} {busy:>5.2f} "
                     f"{' '.join(f'{v:.2f}' for v in before):>17} "
                     f"{' '.join(f'{v:.2f}' for v in after):>17}"
                 )

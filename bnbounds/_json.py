@@ -13,6 +13,15 @@ so the policy for special numbers lives in one place:
 * mappings and sequences are converted item by item (keys become ``str``); a SymPy
   expression, a ``Fraction`` or anything else becomes its ``str`` (exact).
 
+JSON *files* (every ``--json`` output, ``bnbounds check --json``, ``train``'s
+``OUT.json``) are written by :func:`dumps`, which goes one step further, because JSON
+has no infinity and a string where a number is expected breaks readers: a
+non-finite value (the float or its string ``"inf"``, ``"-inf"``, ``"nan"``) under a
+key ``k`` is written as ``"k": null`` and the object gains ``"k_nonfinite": "inf"``
+(or ``"-inf"``, ``"nan"``); a list under ``k`` with such entries gets
+``"k_nonfinite": {"<index>": "inf", ...}``. So every number in a file is a number
+or ``null``, and the flag says which infinity a ``null`` stands for.
+
 This module imports neither SymPy nor mpmath at import time.
 """
 
@@ -24,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["json_float", "jsonable", "mpf_scientific"]
+__all__ = ["dumps", "finite", "json_float", "jsonable", "mpf_scientific"]
 
 
 def json_float(x: Any) -> Any:
@@ -137,3 +146,75 @@ def jsonable(x: Any, *, dps: int = 30) -> Any:
     if isinstance(x, (list, tuple)):
         return [jsonable(t, dps=dps) for t in x]
     return str(x)
+
+
+_NONFINITE = ("inf", "-inf", "nan")
+
+
+def _tag(x: Any) -> str | None:
+    """``"inf"``, ``"-inf"`` or ``"nan"`` for a non-finite float or its string."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, str) and x in _NONFINITE:
+        return x
+    return None
+
+
+def finite(x: Any) -> Any:
+    """``jsonable(x)`` with non-finite numbers as ``None`` plus a ``_nonfinite`` flag.
+
+    The file policy described in the module docstring.
+
+    Parameters
+    ----------
+    x : Any
+        Anything :func:`jsonable` accepts.
+
+    Returns
+    -------
+    Any
+        JSON types only; no float is non-finite.
+    """
+
+    def conv(v: Any) -> tuple[Any, Any]:
+        tag = _tag(v)
+        if tag is not None:
+            return None, tag
+        if isinstance(v, dict):
+            out: dict = {}
+            for k, t in v.items():
+                cv, flag = conv(t)
+                out[k] = cv
+                if flag is not None:
+                    out[f"{k}_nonfinite"] = flag
+            return out, None
+        if isinstance(v, list):
+            vals, flags = [], {}
+            for i, t in enumerate(v):
+                cv, flag = conv(t)
+                vals.append(cv)
+                if isinstance(flag, str):
+                    flags[str(i)] = flag
+            return vals, (flags or None)
+        return v, None
+
+    return conv(jsonable(x))[0]
+
+
+def dumps(x: Any, *, indent: int | None = 2) -> str:
+    """``x`` as JSON text by the file policy (:func:`finite`); never ``Infinity``.
+
+    Parameters
+    ----------
+    x : Any
+        Anything :func:`jsonable` accepts.
+    indent : int or None, default 2
+        As for :func:`json.dumps`.
+
+    Returns
+    -------
+    str
+    """
+    import json
+
+    return json.dumps(finite(x), indent=indent, allow_nan=False)

@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "check",
     "hunt",
     "constants",
+    "audit",
     "train",
     "reproduce",
     "sweep",

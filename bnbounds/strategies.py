@@ -100,7 +100,7 @@ def test_points(draw: Any, d: int, *, max_norm: float = 1.0) -> np.ndarray:
 
 @st.composite
 def claim_samples(draw: Any, claim_id: Any, **fixed: Any) -> Any:
-    """A :class:`bnbounds.checks.Sample` for a claim (knobs drawn, arrays seeded).
+    """A ``bnbounds.checks.Sample`` for a claim (knobs drawn, arrays seeded).
 
     The knobs are the claim record's own (``Claim.knobs``); a frequency claim varies
     only the seed (its configurations are fixed by the runner).
@@ -108,14 +108,14 @@ def claim_samples(draw: Any, claim_id: Any, **fixed: Any) -> Any:
     Parameters
     ----------
     claim_id : str or bnbounds.checks.Claim
-        A claim id of :data:`bnbounds.checks.CLAIMS`, or a record.
+        A claim id of :data:`bnbounds.checks.catalog.CLAIMS`, or a record.
     **fixed
         Sampler knobs to fix (for example ``m=4``).
 
     Returns
     -------
     SearchStrategy
-        Of :class:`bnbounds.checks.Sample`.
+        Of ``bnbounds.checks.Sample``.
     """
     from .checks import CLAIMS, Claim
 

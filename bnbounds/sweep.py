@@ -14,10 +14,10 @@ depend on the scheduling, the worker count or the order in which cells finish.
 * ``scheduler="tcp://HOST:PORT"``: an existing cluster (its workers need bnbounds);
 * ``scheduler="inline"``: every cell in this process, one after another (no Dask).
 
-Every cell runs with one Numba thread and one BLAS thread (the worker environment
-sets ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
-``MKL_NUM_THREADS`` to 1 for a local cluster, and the cell itself is run under
-``threadpoolctl.threadpool_limits(1)`` and one Numba thread on any scheduler), so
+Every cell runs with one Numba thread and one BLAS thread (the worker processes of
+a local cluster are spawned with ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to 1, and on any scheduler the
+cell itself runs under ``threadpoolctl.threadpool_limits(1)`` and one Numba thread), so
 two workers on two cores do not oversubscribe them and the floating-point results
 are the same as the inline run's.
 
@@ -243,12 +243,25 @@ class Experiment:
 
 # figure1: cells = width x replicate; each cell is run_figure1 on one (m, seed).
 @functools.lru_cache(maxsize=4)
-def _figure1_data(cifar_dir: str | None, n: int, digits: tuple[int, ...], seed: int):
+def _figure1_data(
+    cifar_dir: str | None,
+    cifar_like: bool,
+    n: int,
+    digits: tuple[int, ...],
+    seed: int,
+):
+    if cifar_dir is not None and cifar_like:
+        raise SweepError("cifar_dir and cifar_like are both given; expected one")
     if cifar_dir is not None:
         from .experiments.cifar import load_cifar_cats_dogs
 
         data = load_cifar_cats_dogs(cifar_dir, n=n, rng=seed)
         return data, f"CIFAR-10 cats vs dogs (n={data.n})"
+    if cifar_like:
+        from .datasets import cifar_like as make
+
+        data = make(n, 3072, rng=seed)
+        return data, f"synthetic CIFAR-like (n={data.n}, d=3072)"
     from .datasets import load_digits_pair
 
     if len(digits) != 2:
@@ -257,14 +270,29 @@ def _figure1_data(cifar_dir: str | None, n: int, digits: tuple[int, ...], seed: 
     return data, f"digits {digits[0]} vs {digits[1]} (n={data.n})"
 
 
+def _data_of(o: Mapping[str, Any]):
+    return _figure1_data(
+        o["cifar_dir"], o["cifar_like"], o["n"], o["digits"], o["data_seed"]
+    )
+
+
 def _figure1_cells(o: Mapping[str, Any]) -> list[dict[str, Any]]:
+    widths = o["widths"]
+    if widths is None:  # run_figure1's default: chosen from n (default_widths)
+        from .experiments.figure1 import default_widths
+
+        widths = default_widths(_data_of(o)[0].n)
+    return [{"m": m, "replicate": r} for m in widths for r in range(o["seeds"])]
+
+
+def _width_cells(o: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"m": m, "replicate": r} for m in o["widths"] for r in range(o["seeds"])]
 
 
 def _figure1_run(key, seed, o) -> dict[str, list[dict]]:
     from .experiments.figure1 import run_figure1
 
-    data, name = _figure1_data(o["cifar_dir"], o["n"], o["digits"], o["data_seed"])
+    data, name = _data_of(o)
     res = run_figure1(
         data,
         widths=(key["m"],),
@@ -274,6 +302,7 @@ def _figure1_run(key, seed, o) -> dict[str, list[dict]]:
         lr=o["lr"],
         eps=o["eps"],
         move_V=o["move_V"],
+        adam=o["adam"],
     )
     rows = [
         {
@@ -301,6 +330,8 @@ def _figure1_summary(tables):
         for k in FIGURE1_SUMMARY_KEYS:
             s[f"{k}_mean"], s[f"{k}_2se"] = mean_2se([r[k] for r in sel])
         s["all_hold"] = all(bool(r["assumption_1_2_holds"]) for r in sel)
+        # a hard margin of 0: the features do not separate the points at this width
+        s["separable"] = sum(bool(r.get("separable", r["gamma"] > 0)) for r in sel)
         out.append(s)
     return {"figure1_summary": out}
 
@@ -553,14 +584,16 @@ EXPERIMENTS: dict[str, Experiment] = {
             "figure1",
             "Figure 1 (App. A): one cell per width x seed (run_figure1 on one run)",
             {
-                "widths": ((32, 64, 128, 256, 512), _ints),
+                "widths": (None, _ints),
                 "seeds": (5, _int),
                 "steps": (1000, _nonneg),
                 "lr": (0.01, _pos),
                 "eps": (0.0, _float),
                 "move_V": (True, _bool),
+                "adam": (True, _bool),
                 "digits": ((5, 3), functools.partial(_ints, minimum=0)),
                 "cifar_dir": (None, _path),
+                "cifar_like": (False, _bool),
                 "n": (1000, _n),
                 "data_seed": (0, _nonneg),
             },
@@ -582,7 +615,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                 "eta_scale": (1.0, _pos),
                 "data_seed": (0, _nonneg),
             },
-            _figure1_cells,  # the same width x replicate grid
+            _width_cells,
             _rates_run,
         ),
         Experiment(
@@ -681,7 +714,11 @@ def worker_threads() -> dict[str, Any]:
     import numba
 
     with _one_thread():
-        info: dict[str, Any] = {"numba": numba.get_num_threads()}
+        info: dict[str, Any] = {
+            "numba": numba.get_num_threads(),
+            # the size of Numba's pool, read from the environment at import
+            "numba_pool": numba.config.NUMBA_NUM_THREADS,
+        }
         try:
             from threadpoolctl import threadpool_info
 
@@ -898,21 +935,63 @@ def _key_row(key: dict, seed: int, row: dict) -> dict:
 
 
 # ------------------------------------------------------------------ schedulers
-def _local_cluster(workers: int):
+@contextlib.contextmanager
+def _restored_environment() -> Iterator[None]:
+    """``os.environ`` of this process restored exactly when the block ends.
+
+    A Nanny writes its ``distributed.nanny.pre-spawn-environ`` into the environment
+    of the process that runs it (here: the sweep's), so that the worker it spawns
+    inherits it; left there, ``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED`` and the like
+    would leak into everything this process starts afterwards.
+    """
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        for k in set(os.environ) - set(saved):
+            del os.environ[k]
+        for k, v in saved.items():
+            if os.environ.get(k) != v:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _local_cluster(workers: int) -> Iterator[Any]:
+    """A LocalCluster of ``workers`` one-thread processes on 127.0.0.1, no dashboard.
+
+    The thread environment (:data:`WORKER_ENV`) goes into the Nanny's
+    *pre-spawn* environment: a worker inherits the environment of the moment it
+    is spawned, so it imports NumPy and Numba with one thread. Not the Nanny's
+    ``env=``: that is applied after the worker process has imported its main module
+    (bnbounds, hence Numba, when the sweep runs from ``bnbounds sweep`` or a
+    script), and Numba refuses a ``NUMBA_NUM_THREADS`` that changes after its
+    threads were launched. This process's own environment is restored afterwards.
+    """
     import logging
 
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-        silence_logs=logging.ERROR,
-        env=dict(WORKER_ENV),
-    )
+    key = "distributed.nanny.pre-spawn-environ"
+    pre = {**(dask.config.get(key, default=None) or {}), **WORKER_ENV}
+    with (
+        _restored_environment(),
+        dask.config.set({key: pre}),
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            # no dashboard; the HTTP servers (health, metrics) that scheduler and
+            # workers start anyway listen on a free port of 127.0.0.1 (not on
+            # :8787 of every interface, which another cluster may hold)
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            worker_dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        ) as cluster,
+    ):
+        yield cluster
 
 
 def _import_distributed():

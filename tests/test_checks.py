@@ -12,40 +12,8 @@ from bnbounds.checks import CLAIMS, clopper_pearson, run_claim
 from bnbounds.checks import witnesses as W
 from bnbounds.checks.registry import slack_ratio, verdict_of
 
-ISSUE_IDS = [
-    "B.1.1-seminorm",
-    "B.1.1-sandwich",
-    "B.1.2",
-    "B.2.1-mult",
-    "B.2.1-add",
-    "B.2.2",
-    "B.2.3",
-    "C.1",
-    "C.2-a",
-    "C.2-V",
-    "C.2-inv",
-    "D.1.1",
-    "D.1.2",
-    "D.1.3",
-    "D.1.4",
-    "D.1.5",
-    "D.2",
-    "D.3.1",
-    "D.3.2",
-    "E.1-U",
-    "E.1-V",
-    "F.1",
-    "F.3-U",
-    "F.3-V",
-]
-
-
-def test_every_issue_claim_is_registered():
-    from bnbounds.constants import lemmas
-
-    for cid in ISSUE_IDS:
-        assert cid in CLAIMS
-        assert CLAIMS[cid].source == lemmas.claim(cid).source
+# Which claim ids must exist is stated once, in tests/test_constants_lemmas.py; that
+# every spec has exactly one check record is tests/test_claim_catalog.py's.
 
 
 def test_import_bnbounds_does_not_import_sympy():

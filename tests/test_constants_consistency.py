@@ -60,7 +60,7 @@ def test_other_findings(report):
 def test_step_checks():
     rows = {r.id: r for r in step_checks()}
     # eta 2^13 eps^4 sqrt m / gamma <= R/8 <=> gamma^2 >= 2^13 * 216/28 eps^4
-    assert "384*sqrt(21)*eps_N**2/7" in rows["E.5/R8-term1"].condition
+    assert "384 sqrt(21) eps_N^2/7" in rows["E.5/R8-term1"].condition
     assert 384 * math.sqrt(21) / 7 == pytest.approx(math.sqrt(2**13 * 216 / 28))
     assert rows["E.5/R8-term1"].implied is False
     assert rows["E.5/R8-term2-2^18"].implied

@@ -164,7 +164,10 @@ def test_step_size_is_the_theorems_eta():
 
 def test_quantity_evaluates_a_variant_expression():
     """Theorem 2.1 (main), eq. (2): 2^15 eps_N^4/(gamma^2 t) + 4 ln(1/delta)/t.
-    gamma = 1/2, eps_N = 1, t = 2^15, delta = e^-1: 2^15/(2^15/4) + 4/2^15 = 4 + 2^-13."""
+
+    gamma = 1/2, eps_N = 1, t = 2^15, delta = e^-1: 2^15/(2^15/4) + 4/2^15
+    = 4 + 2^-13.
+    """
     import math
 
     from bnbounds.constants import quantity

@@ -30,3 +30,42 @@ def test_every_docs_page_is_linked_from_the_index():
     index = (DOCS / "index.md").read_text(encoding="utf-8")
     pages = sorted(p.name for p in DOCS.glob("*.md") if p.name != "index.md")
     assert [p for p in pages if p not in index] == []
+
+
+def test_command_pages_are_current():
+    """docs/commands.md and docs/cli/*.md are what docs/gen_commands.py writes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "gen_commands", DOCS / "gen_commands.py"
+    )
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    stale = [
+        rel
+        for rel, text in gen.pages().items()
+        if not (DOCS / rel).exists() or (DOCS / rel).read_text(encoding="utf-8") != text
+    ]
+    assert not stale, f"stale command pages {stale}: run python docs/gen_commands.py"
+
+
+def test_no_docs_page_names_a_path_outside_the_repository():
+    pages = [DOCS.parent / "README.md", *DOCS.rglob("*.md"), *DOCS.glob("*.rst")]
+    bad = [
+        p.name
+        for p in pages
+        if "../shared" in p.read_text(encoding="utf-8")
+        or "/work/" in p.read_text(encoding="utf-8")
+    ]
+    assert bad == []
+
+
+def test_readme_cites_the_paper_as_printed():
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    title = (
+        "Test error guarantees for batch-normalized shallow ReLU networks trained "
+        "with gradient descent"
+    )
+    assert title in " ".join(readme.split())
+    assert "Anonymous authors" in readme
+    assert "double-blind review" in readme

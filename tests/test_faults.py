@@ -183,14 +183,19 @@ def _start_long_train(tmp_path: Path, method: str, tag: str):
     ]  # fmt: skip
     if method == "sgd":
         cmd += ["--order", "replace"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # the bar is drawn only on a terminal: force it into the pipe (BNBOUNDS_PROGRESS)
+    env = {**os.environ, "BNBOUNDS_PROGRESS": "always"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     return proc, out
 
 
 def _wait_for_progress(proc) -> bytes:
     err = b""
     deadline = time.monotonic() + CHILD_TIMEOUT
-    while b"[" not in err and time.monotonic() < deadline:
+    # the bar shows the risk from the first record on: then the loop is running
+    while b"risk" not in err and time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stderr], [], [], 0.5)
         if ready:
             chunk = os.read(proc.stderr.fileno(), 4096)
@@ -213,7 +218,7 @@ def test_sigint_and_sigterm_mid_run_save_the_partial_run(tmp_path):
     try:
         for proc, out, sig, code, name in started:
             err = _wait_for_progress(proc)
-            assert b"[" in err, err.decode()[-2000:]
+            assert b"risk" in err, err.decode()[-2000:]
             time.sleep(0.5)
             proc.send_signal(sig)
             assert proc.wait(timeout=60) == code, (name, err.decode()[-2000:])
@@ -236,6 +241,24 @@ def test_sigint_and_sigterm_mid_run_save_the_partial_run(tmp_path):
             proc.stderr.close()
 
 
+def _wait_until_caught(proc, signum: int) -> None:
+    """Wait until ``proc`` catches ``signum`` (Linux: SigCgt in /proc/PID/status)."""
+    status = Path(f"/proc/{proc.pid}/status")
+    if not status.exists():  # pragma: no cover - not Linux
+        time.sleep(8.0)
+        return
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        for line in status.read_text().splitlines():
+            if (
+                line.startswith("SigCgt:")
+                and int(line.split()[1], 16) >> (signum - 1) & 1
+            ):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"process {proc.pid} never installed a handler for {signum}")
+
+
 def test_sigterm_in_check_is_exit_143_without_traceback(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "bnbounds", "check", "--profile", "thorough",
@@ -243,9 +266,8 @@ def test_sigterm_in_check_is_exit_143_without_traceback(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        # the handler is installed once the CLI has parsed its arguments: wait for
-        # the claims to load (the registry import) before signalling
-        time.sleep(4.0)
+        _wait_until_caught(proc, signal.SIGTERM)  # the CLI has installed its handler
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
         err = proc.stderr.read().decode()
@@ -514,6 +536,7 @@ def test_import_read_only_install_without_home(tmp_path):
         "NUMBA_CACHE_DIR": str(blocker / "numba"),
         "PYTHONPATH": str(dst.parent),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "EXPECT_AT": str(dst),
     }
     env.pop("BNBOUNDS_NUMBA_CACHE", None)
     code = textwrap.dedent(
@@ -523,11 +546,11 @@ def test_import_read_only_install_without_home(tmp_path):
             warnings.simplefilter("always")
             import bnbounds
             from bnbounds import _config
-        assert bnbounds.__file__.startswith(%r), bnbounds.__file__
+        import os
+        assert bnbounds.__file__.startswith(os.environ["EXPECT_AT"]), bnbounds.__file__
         print("cache", _config.CACHE)
         print("warnings", sum("Numba cache" in str(x.message) for x in w))
         """
-        % str(dst)
     )
     r = subprocess.run(
         [sys.executable, "-c", code],
@@ -585,3 +608,38 @@ def test_wheel_ships_py_typed_and_the_digits(tmp_path):
     meta = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
     assert "Requires-Dist: matplotlib" in text
+
+
+@pytest.mark.slow
+def test_installed_suite_leaves_nothing_in_the_working_directory(tmp_path):
+    """`pytest --pyargs bnbounds.suite` from a user's folder, with Hypothesis's own
+    default profile (200 ms deadline, a database in .hypothesis/): the suite's
+    settings apply (no deadline, no database) and the folder stays empty."""
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "default"}
+    for k in ("HYPOTHESIS_STORAGE_DIRECTORY", "BNBOUNDS_HYPOTHESIS_DATABASE", "CI"):
+        env.pop(k, None)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "--pyargs", "bnbounds.suite", "-k", "B.1.2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=CHILD_TIMEOUT,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "1 passed" in r.stdout
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_reproduce_without_matplotlib_writes_the_csv(tmp_path, capsys, monkeypatch):
+    import bnbounds.commands.reproduce as cmd
+
+    monkeypatch.setattr(cmd, "_plotting", lambda: False)
+    (tmp_path / "figure1_digits5v3.png").write_bytes(b"an older run's figure")
+    argv = ["reproduce", "figure1", "--widths", "8", "--seeds", "1", "--steps", "2"]
+    code, _, err = _main([*argv, "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert "matplotlib is not installed" in err
+    names = sorted(os.listdir(tmp_path))
+    assert names == [
+        "figure1_digits5v3.csv",
+        "figure1_digits5v3_summary.csv",
+    ]  # no stale PNG

@@ -156,8 +156,10 @@ FLOORS = {
     "_config": 0,
     "_validation": 0,
     "_json": 0,
-    "_io": 1,
+    "_signals": 0,
+    "_io": 1,  # its errors derive from _validation's BNBoundsError
     "_progress": 1,
+    "_printing": 1,  # imports _json (mpf_scientific) for numbers past the float range
     "_version": 0,
     "_kernels": 1,
     "data": 2,

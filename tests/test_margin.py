@@ -266,6 +266,18 @@ def test_reference_network_lowers_the_risk():
         train_reference_network(data, W0, train="b", radius=0.01)
 
 
+def test_features_normalizers_equal_the_network_module(rng):
+    from bnbounds.network import normalizers
+
+    data = datasets.linearly_separable(30, 6, rng=rng)
+    W = init_params(9, 6, 3)
+    for eps in (0.0, 0.3):
+        F = features(data, W, eps=eps)
+        np.testing.assert_allclose(F.N, normalizers(W, data, eps), rtol=1e-13)
+        np.testing.assert_allclose(F.H * F.N, np.asarray(data.Xbar) @ W.V.T)
+    assert np.all(features(data, W, normalize=False).N == 1.0)
+
+
 @pytest.fixture(scope="module")
 def small_margin():
     data = datasets.linearly_separable(40, 5, margin=0.1, rng=7)

@@ -160,6 +160,46 @@ def test_inline_sweep_writes_tidy_tables_and_skips_finished_cells(
     assert [float(r["gamma_a"]) for r in csv_rows] == [r["gamma_a"] for r in rows]
 
 
+@pytest.mark.slow
+def test_figure1_and_rates_cells_are_the_experiments_at_the_cell_seed(tmp_path):
+    from bnbounds.datasets import load_digits_pair
+    from bnbounds.experiments.figure1 import run_figure1
+
+    fig = run_sweep(
+        "figure1",
+        out=tmp_path / "f",
+        scheduler="inline",
+        widths=(16,),
+        seeds=2,
+        steps=5,
+    )
+    rows = read_table(fig.tables["figure1"])
+    assert [r["replicate"] for r in rows] == [0, 1]
+    # a cell is run_figure1 on its own (m, seed): the same numbers as a direct call
+    direct = run_figure1(
+        load_digits_pair(5, 3), widths=(16,), seeds=(rows[1]["seed"],), steps=5
+    )
+    assert rows[1]["gamma"] == direct.rows[0]["gamma"]
+    assert rows[1]["gamma_linear"] == direct.gamma_linear
+    (summary,) = read_table(fig.tables["figure1_summary"])
+    assert summary["seeds"] == 2
+
+    rates = run_sweep(
+        "rates",
+        out=tmp_path / "r",
+        scheduler="inline",
+        widths=(64,),
+        n=60,
+        d=4,
+        margin=0.2,
+        gd_steps=20,
+        eta=0.1,
+    )
+    rows = read_table(rates.tables["rates"])
+    assert [r["method"] for r in rows] == ["gd", "sgd"]
+    assert all(r["m"] == 64 for r in rows)
+
+
 def test_a_store_of_another_grid_is_refused(dyadic_inline):
     with pytest.raises(SweepError, match="holds a sweep of 'dyadic'"):
         run_sweep(
@@ -311,6 +351,7 @@ def test_scheduler_and_worker_on_loopback_give_the_inline_table(
 
 @pytest.mark.slow
 def test_local_cluster_of_two_workers_gives_the_inline_table(tmp_path):
+    before = dict(os.environ)
     inline = run_sweep(
         "checks",
         out=tmp_path / "a",
@@ -328,11 +369,59 @@ def test_local_cluster_of_two_workers_gives_the_inline_table(tmp_path):
         chunks=3,
     )
     assert (local.scheduler, local.workers, local.ran) == ("local", 2, 3)
+    # the Nanny's pre-spawn environment did not leak into this process
+    assert dict(os.environ) == before
     assert _tables(local) == _tables(inline)
     rows = read_table(local.tables["checks"])
     assert len({r["cell_seed"] for r in rows}) == 3  # each chunk its own seed
     (summary,) = read_table(local.tables["checks_summary"])
     assert summary["samples"] == 3 * rows[0]["samples"]
+
+
+SPAWN_SCRIPT = """
+import json
+import distributed
+from bnbounds import sweep  # Numba is loaded before the workers are spawned
+
+if __name__ == "__main__":
+    with sweep._local_cluster(1) as cluster, distributed.Client(cluster) as client:
+        print(json.dumps(client.run(sweep.worker_threads)))
+"""
+
+
+@pytest.mark.slow
+def test_local_workers_start_with_one_thread_from_a_script_that_loaded_numba(
+    tmp_path,
+):
+    # the worker process re-imports the script (its main module), hence Numba,
+    # before a Nanny's env= would apply: the thread environment must be there at
+    # spawn, or Numba's pool and NUMBA_NUM_THREADS disagree (and the first compile
+    # in a worker raises)
+    script = tmp_path / "spawn.py"
+    script.write_text(SPAWN_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=True,
+    )
+    (info,) = json.loads(out.stdout.strip().splitlines()[-1]).values()
+    assert info["numba_pool"] == 1
+    assert info["env"] == sweep.WORKER_ENV
+    assert info["numba"] == 1
+    assert set(info["blas"]) == {1}
+
+
+def test_the_environment_of_the_sweep_process_is_restored(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dict(os.environ)
+    with sweep._restored_environment():
+        os.environ["OMP_NUM_THREADS"] = "1"  # what a Nanny does before a spawn
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
+        del os.environ["OMP_NUM_THREADS"]
+    assert dict(os.environ) == before
 
 
 @pytest.mark.slow

@@ -112,7 +112,8 @@ class MechanismProfile:
 
 
 #: ``quick``: a few seconds warm per theorem on 2 cores (docs/audit_mechanisms.md);
-#: ``thorough``: a longer ladder, 16 seeds, 10x the steps.
+#: ``thorough``: one more width, 16 seeds, twice the steps (minutes: every step is
+#: recorded, so a run costs a full-data forward pass per step).
 PROFILES: dict[str, MechanismProfile] = {
     "quick": MechanismProfile(
         "dyadic", 8, (64, 128, 256, 512, 1024, 2048, 4096), tuple(range(8)), 200
@@ -120,9 +121,9 @@ PROFILES: dict[str, MechanismProfile] = {
     "thorough": MechanismProfile(
         "dyadic",
         8,
-        (64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384),
+        (64, 128, 256, 512, 1024, 2048, 4096, 8192),
         tuple(range(16)),
-        2000,
+        400,
     ),
 }
 
@@ -297,6 +298,14 @@ def _m_perceptron(run):  # eq. (50)/(66) at 1 <= s <= tau
     return _series(run, "dloss_sum", 1, run.tau)
 
 
+def _m_perceptron_all(run):  # diagnostic: every 1 <= s <= t
+    return _series(run, "dloss_sum", 1, run.steps)
+
+
+def _m_potential_all(run):  # diagnostic: every 1 <= s <= t
+    return _series(run, "potential", 1, run.steps)
+
+
 def _m_dloss_sum(run):  # sum_{s'<s} |l'_s'| for every 1 <= s <= t (t scanned down)
     return _series(run, "dloss_sum", 1, run.steps)
 
@@ -351,6 +360,10 @@ class MechanismSpec:
     model : {"auto", "limit"}
         ``"limit"`` when the ratio is a law-of-large-numbers quantity by the
         theorem's own scalings (see :func:`.extrapolate.fit_trend`).
+    measure_all : callable or None
+        The same quantity over every step ``1 <= s <= t``, for a step the proof
+        only applies before the exit time tau: reported in
+        ``evidence["all_steps"]`` as a diagnostic, never in the verdict.
     """
 
     id: str
@@ -364,6 +377,7 @@ class MechanismSpec:
     depends_on: tuple[str, ...]
     t_target: int | None = None
     model: str = "auto"
+    measure_all: Callable[[_Run], _Meas] | None = field(default=None, repr=False)
 
 
 def specs(theorem: str) -> tuple[MechanismSpec, ...]:
@@ -456,6 +470,7 @@ def specs(theorem: str) -> tuple[MechanismSpec, ...]:
             _m_perceptron,
             "steps",
             (f"{apx}/eq{eqs['perc'][1:-1]}", "D.3/alignment"),
+            measure_all=_m_perceptron_all,
         ),
         MechanismSpec(
             f"{apx}/mech-dloss-sum",
@@ -482,6 +497,7 @@ def specs(theorem: str) -> tuple[MechanismSpec, ...]:
             _m_potential,
             None,
             (f"{apx}/eq{eqs['pot'][1:-1]}", f"{apx}/eq42", "E.1-U", "E.1-V"),
+            measure_all=_m_potential_all,
         ),
     ]
     if theorem == "2.2":
@@ -687,6 +703,32 @@ def _evaluate(spec: MechanismSpec, runs: Sequence[_Run]) -> MechanismCheck:
                 "tau": run.traj.exit_step,
             }
         )
+    all_steps = None
+    if spec.measure_all is not None:
+        worst, where = -math.inf, None
+        for run in runs:
+            ms = spec.measure_all(run)
+            if ms.lhs.size == 0:
+                continue
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                b = np.asarray(
+                    fn(
+                        run.gamma, run.eps_N, run.m, run.n, run.steps, DELTA, ms.s, ms.u
+                    ),
+                    dtype=np.float64,
+                )
+                ratio = ms.lhs / np.broadcast_to(b, ms.lhs.shape)
+            k = int(np.nanargmax(ratio))
+            if ratio[k] > worst:
+                worst, where = float(ratio[k]), (run.m, run.seed, int(ms.s[k]))
+        all_steps = {
+            "worst_ratio": worst,
+            "at": None
+            if where is None
+            else dict(zip(("m", "seed", "step"), where, strict=True)),
+            "note": "every step 1 <= s <= t, beyond the exit time tau where the "
+            "proof applies the step: a diagnostic, not part of the verdict",
+        }
     widths = tuple(sorted({p["m"] for p in points}))
     worst = [
         max((p for p in points if p["m"] == w), key=lambda p: p["ratio"])
@@ -730,6 +772,7 @@ def _evaluate(spec: MechanismSpec, runs: Sequence[_Run]) -> MechanismCheck:
         "allowed_failure_probability": 20 * DELTA,
         "binomial_p": p_fail,
         "per_seed": per_seed,
+        "all_steps": all_steps,
     }
     return MechanismCheck(
         id=spec.id,

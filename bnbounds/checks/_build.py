@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ._common import F64, Stats
+
 DATA_KINDS = (
     "separable",
     "gauss",
@@ -98,6 +100,7 @@ def make_net(
     *,
     adversarial: bool = False,
     X: np.ndarray | None = None,
+    Xbar: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """``a, c, V``: the initialisation of Section 1.3, or an adversarial network.
 
@@ -113,7 +116,7 @@ def make_net(
     c = rng.standard_normal(m) * 10.0 ** rng.uniform(-1, 1, size=m)
     V = rng.standard_normal((m, d)) * 10.0 ** rng.uniform(-2, 2, size=(m, 1))
     if X is not None and m > 1:
-        Xb = X - X.mean(axis=0)
+        Xb = X - X.mean(axis=0) if Xbar is None else Xbar
         k = int(rng.integers(0, m))
         idx = rng.integers(0, X.shape[0], size=k)
         V[:k] = Xb[idx] * 10.0 ** rng.uniform(-1, 1.5, size=(k, 1)) + 1e-3 * V[:k]
@@ -145,26 +148,36 @@ def in_ball(
     )
 
 
-def sigma_norms(X: np.ndarray, V: np.ndarray) -> np.ndarray:
+def stats(X: np.ndarray) -> Stats:
+    """The float64 centred statistics of ``X`` (a sampler computes them once)."""
+    return Stats.of(X, F64)
+
+
+def sigma_norms(X: np.ndarray, V: np.ndarray, st: Stats | None = None) -> np.ndarray:
     """``||v_j||_Sigma`` for every row of V (float64; the samplers' use)."""
-    return normalizers(X, V, 0.0)
+    return normalizers(X, V, 0.0, st)
 
 
-def normalizers(X: np.ndarray, V: np.ndarray, eps: float) -> np.ndarray:
+def normalizers(
+    X: np.ndarray, V: np.ndarray, eps: float, st: Stats | None = None
+) -> np.ndarray:
     """``N(v_j)`` for every row of V (float64), by the checks' one formula."""
-    from ._common import F64, Stats
-
-    return Stats.of(X, F64).normalizers(np.asarray(V, dtype=np.float64), eps, F64)
+    st = stats(X) if st is None else st
+    return st.normalizers(np.asarray(V, dtype=np.float64), eps, F64)
 
 
 def valid_eps(
-    rng: np.random.Generator, X: np.ndarray, V: np.ndarray, eps: float | None
+    rng: np.random.Generator,
+    X: np.ndarray,
+    V: np.ndarray,
+    eps: float | None,
+    st: Stats | None = None,
 ) -> float:
-    """eps from the knob (or drawn); with eps = 0, fall back to 1e-3 if some N is 0."""
+    """The batch-norm ``eps``: the knob, or drawn; 1e-3 instead of 0 if some N is 0."""
     if eps is None:
         eps = float(_pick(rng, EPS_CHOICES))
     if eps == 0.0:
-        s = sigma_norms(X, V)
+        s = sigma_norms(X, V, st)
         if np.any(s <= 1e-8 * np.maximum(np.linalg.norm(V, axis=-1), 1e-300)):
             eps = 1e-3
     return float(eps)

@@ -199,6 +199,22 @@ class Sample:
             self._cache[key] = Stats.of(self.arrays["X"], xp)
         return self._cache[key]
 
+    def primed(self, stats: Stats) -> Sample:
+        """The sample with its float64 statistics already computed (by the sampler).
+
+        Parameters
+        ----------
+        stats : Stats
+            ``Stats.of(X, F64)`` of this sample's ``X``.
+
+        Returns
+        -------
+        Sample
+            ``self``.
+        """
+        self._cache[("stats", F64.name)] = stats
+        return self
+
     def dataset(self) -> Any:
         """``bnbounds.Dataset(X, y)`` of the sample, built once per sample.
 

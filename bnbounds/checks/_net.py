@@ -100,11 +100,11 @@ def sample_gamma(
     X, y = b.make_X(rng, kind=kind or "separable", n=n if n is not None else 8, d=d)
     d_ = X.shape[1]
     net = b.make_net(rng, m, d_)
-    eps = b.valid_eps(rng, X, net["V"], 0.0 if eps is None else eps)
-    N = b.normalizers(X, net["V"], eps)
+    st = b.stats(X)  # centred once for the whole sample
+    eps = b.valid_eps(rng, X, net["V"], 0.0 if eps is None else eps, st)
+    N = b.normalizers(X, net["V"], eps, st)
     eps_N = max(1.0, float(np.max(1.0 / N)) * b.ROUND_UP)
-    Xb = X - X.mean(axis=0)
-    Phi = np.maximum(Xb @ net["V"].T, 0.0) * y[:, None]  # y_i relu(<v_j, xbar_i>)
+    Phi = np.maximum(st.Xbar @ net["V"].T, 0.0) * y[:, None]  # y_i relu(<v_j, xbar_i>)
     va = Phi.mean(axis=0)
     nv = float(np.linalg.norm(va))
     va = va / nv if nv > 0 else np.zeros(m)
@@ -142,7 +142,7 @@ def sample_gamma(
             "delta": delta,
             "R": R,
         },
-    )
+    ).primed(st)
 
 
 def gamma_inputs(s: Sample, st: Stats, N: np.ndarray, xp: Any, k: int) -> dict:

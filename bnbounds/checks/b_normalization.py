@@ -39,18 +39,21 @@ def sample_vectors(
     align: float | None = None,
     log10_size: float | None = None,
 ) -> Sample:
-    """Data and one or two vectors (Lemma B.1). ``align`` in [0, 1] mixes the top
-    eigenvector of Sigma into v (where B.1.1 is tightest)."""
+    """Data and one or two vectors (Lemma B.1).
+
+    ``align`` in [0, 1] mixes the top eigenvector of Sigma into v (where B.1.1 is
+    tightest).
+    """
     X, y = b.make_X(rng, kind=kind, n=n, d=d, scale=scale)
     dd = X.shape[1]
-    Xb = X - X.mean(axis=0)
-    _, _, wt = np.linalg.svd(Xb, full_matrices=False)
+    st = b.stats(X)  # centred once for the whole sample
+    _, _, wt = np.linalg.svd(st.Xbar, full_matrices=False)
     align = float(rng.random()) if align is None else float(align)
     size = 10.0 ** (rng.uniform(-3, 3) if log10_size is None else log10_size)
     v = size * ((1 - align) * b.unit(rng, dd) + align * wt[0])
     u = v + size * 10.0 ** rng.uniform(-3, 1) * b.unit(rng, dd)
     eps = float(b._pick(rng, b.EPS_CHOICES)) if eps is None else float(eps)
-    return Sample(claim, {"X": X, "y": y, "v": v, "u": u}, {"eps": eps})
+    return Sample(claim, {"X": X, "y": y, "v": v, "u": u}, {"eps": eps}).primed(st)
 
 
 def sample_b2(
@@ -85,13 +88,14 @@ def sample_b2(
     dd = X.shape[1]
     m = int(m if m is not None else rng.integers(1, 9))
     adversarial = bool(rng.random() < 0.5) if adversarial is None else adversarial
-    net = b.make_net(rng, m, dd, adversarial=adversarial, X=X)
+    st = b.stats(X)  # centred once for the whole sample
+    net = b.make_net(rng, m, dd, adversarial=adversarial, X=X, Xbar=st.Xbar)
     V = net["V"]
     if max_row_norm is not None:
         rn = np.linalg.norm(V, axis=1, keepdims=True)
         V = np.where(rn > max_row_norm, V * (max_row_norm / np.maximum(rn, 1e-300)), V)
-    eps = b.valid_eps(rng, X, V, eps)
-    N = b.normalizers(X, V, eps)
+    eps = b.valid_eps(rng, X, V, eps, st)
+    N = b.normalizers(X, V, eps, st)
     eps_N = float(slack_N * np.max(1.0 / N)) * b.ROUND_UP
     if eps_V is None:
         eps_V = float(slack_V * np.max(np.linalg.norm(V, axis=1))) * b.ROUND_UP
@@ -109,30 +113,29 @@ def sample_b2(
         float(b._pick(rng, (b.EDGE, rng.random()))) if xnorm is None else float(xnorm)
     )
     xmode = xmode or b._pick(rng, ("random", "worst", "data"))
-    x = _test_point(rng, X, V2, eps, xnorm, xmode)
+    x = _test_point(rng, st.Xbar, V2, eps, xnorm, xmode)
     return Sample(
         claim,
         {"X": X, "y": y, "V": V, "V2": V2, "x": x},
         {"eps": eps, "c_b2": c, "eps_N": eps_N, "eps_V": eps_V},
-    )
+    ).primed(st)
 
 
 def _test_point(
     rng: np.random.Generator,
-    X: np.ndarray,
+    Xb: np.ndarray,
     V2: np.ndarray,
     eps: float,
     xnorm: float,
     xmode: str,
 ) -> np.ndarray:
-    d = X.shape[1]
+    """A test point of norm ``xnorm``: random, a centred data point, or the worst."""
+    d = Xb.shape[1]
     if xmode == "data":
-        Xb = X - X.mean(axis=0)
-        u = Xb[int(rng.integers(X.shape[0]))]
+        u = Xb[int(rng.integers(Xb.shape[0]))]
     elif xmode == "worst":
         # top right singular vector of T_j = I - Sigma v'_j v'_j^T / N'^2, worst j
-        Xb = X - X.mean(axis=0)
-        S = (V2 @ Xb.T) @ Xb / X.shape[0]
+        S = (V2 @ Xb.T) @ Xb / Xb.shape[0]
         N2 = (V2 * S).sum(axis=1) + eps
         best, u = -1.0, b.unit(rng, d)
         for j in range(V2.shape[0]):
@@ -152,6 +155,7 @@ def _data_inputs(st: Stats, xp: Any) -> dict:
 
 
 def lhs_b11_seminorm(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``||v||_Sigma`` against ``||v||`` (Lemma B.1.1, eq. (7))."""
     st = s.stats(xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
@@ -164,6 +168,7 @@ def lhs_b11_seminorm(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_b11_sandwich(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``||Sigma v||`` against ``||v||_Sigma`` (Lemma B.1.1, left half)."""
     st = s.stats(xp)
     v = xp.arr(s["v"])
     sv = st.sigma_mul(v)
@@ -176,6 +181,7 @@ def lhs_b11_sandwich(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_b11_N(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``||v||_Sigma`` against ``N(v)`` (Lemma B.1.1, right half)."""
     st = s.stats(xp)
     v = xp.arr(s["v"])
     sn = xp.sqrt(st.sigma_sq(v))
@@ -188,6 +194,7 @@ def lhs_b11_N(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_b12(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``|N(u) - N(v)|`` against ``||u - v||_Sigma`` (Lemma B.1.2)."""
     st = s.stats(xp)
     u, v = xp.arr(s["u"]), xp.arr(s["v"])
     eps = xp.num(s["eps"])
@@ -250,11 +257,13 @@ def _worst_row(
 
 
 def lhs_b21_mult(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``1/N'_j`` for every row, the worst row (Lemma B.2.1, eq. (8); eq. (23))."""
     st, inputs, N, N2, _ = _b2_common(s, xp)
     return _worst_row(cl, 1 / N2, {"N_j": N}, inputs, xp, st.n + s["V"].shape[1])
 
 
 def lhs_b21_add(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``|1/N'_j - 1/N_j|`` for every row, the worst row (Lemma B.2.1, eq. (9))."""
     st, inputs, N, N2, _ = _b2_common(s, xp)
     V, V2 = xp.arr(s["V"]), xp.arr(s["V2"])
     lhs = np.abs(1 / N2 - 1 / N)
@@ -270,6 +279,7 @@ def lhs_b21_add(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_b22(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``max_j ||(I - Sigma v'_j v'_j^T / N'_j^2) x||`` (Lemma B.2.2, (10)-(12))."""
     st, inputs, _, N2, _ = _b2_common(s, xp)
     V2 = xp.arr(s["V2"])
     x = xp.arr(s["x"])
@@ -288,6 +298,7 @@ def lhs_b22(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_b23(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``max_j |<v_j / N_j, x>|`` (Lemma B.2.3, eq. (13))."""
     st, inputs, N, _, _ = _b2_common(s, xp)
     V = xp.arr(s["V"])
     x = xp.arr(s["x"])
@@ -359,8 +370,11 @@ EQ23_EPS = (0.0, 1e-3, 0.1, 1.0, 4.0, 100.0, 1e4)
 def sample_eq23(
     rng: np.random.Generator, claim: str, *, eps: float | None = None, **knobs: Any
 ) -> Sample:
-    """A Lemma B.2 instance with the constants of eq. (23): ``c = 1/2``, ``eps_V = 2``
-    (rows of V scaled to norm <= 2), ``beta_V = 1/(2 eps_N)``."""
+    """A Lemma B.2 instance with the constants of eq. (23).
+
+    ``c = 1/2``, ``eps_V = 2`` (rows of V scaled to norm <= 2), ``beta_V = 1/(2
+    eps_N)``; ``eps`` drawn from :data:`EQ23_EPS`.
+    """
     eps = float(b._pick(rng, EQ23_EPS)) if eps is None else float(eps)
     return sample_b2(
         rng, claim, c=0.5, eps_V=2.0, max_row_norm=2.0 * b.EDGE, eps=eps, **knobs

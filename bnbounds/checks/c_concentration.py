@@ -79,14 +79,15 @@ def sample_init(
         arrays.update(X=X, y=y)
     net = b.make_net(rng, m, d)
     arrays.update(a=net["a"], V=net["V"])
-    if claim == "C.1":
-        eps = b.valid_eps(rng, arrays["X"], net["V"], 0.0 if eps is None else eps)
-    else:
-        eps = 0.0
-    return Sample(claim, arrays, {"delta": delta, "eps": float(eps)})
+    if claim != "C.1":
+        return Sample(claim, arrays, {"delta": delta, "eps": 0.0})
+    st = b.stats(arrays["X"])  # centred once for the whole sample
+    eps = b.valid_eps(rng, arrays["X"], net["V"], 0.0 if eps is None else eps, st)
+    return Sample(claim, arrays, {"delta": delta, "eps": float(eps)}).primed(st)
 
 
 def lhs_c1(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``max_i |p_i(W_0)|`` at the initialisation (Lemma C.1, eq. (14))."""
     st = s.stats(xp)
     a, V = xp.arr(s["a"]), xp.arr(s["V"])
     N = st.normalizers(V, xp.num(s["eps"]), xp)
@@ -109,6 +110,7 @@ def lhs_c1(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_c2a(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``||a_0||`` (Lemma C.2)."""
     a = xp.arr(s["a"])
     return cl.check(
         xp.sqrt(np.sum(a * a)),
@@ -119,6 +121,7 @@ def lhs_c2a(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_c2v(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``||V_0^T||_{2,inf} = max_j ||v_j||`` (Lemma C.2)."""
     V = xp.arr(s["V"])
     m, d = V.shape
     return cl.check(
@@ -130,6 +133,7 @@ def lhs_c2v(cl: Claim, s: Sample, xp: Any) -> Check:
 
 
 def lhs_c2inv(cl: Claim, s: Sample, xp: Any) -> Check:
+    """``max_j 1/||v_j||`` (Lemma C.2, eq. (18))."""
     V = xp.arr(s["V"])
     m, d = V.shape
     return cl.check(

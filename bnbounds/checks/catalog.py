@@ -1,7 +1,7 @@
 """The catalog of claims: the only list, above the appendix modules.
 
-Each appendix module (:mod:`~.b_normalization`, :mod:`~.c_concentration`,
-:mod:`~.d_alignment`, :mod:`~.e_sgd`, :mod:`~.f_gd`) defines its claims as entries of
+Each appendix module (``b_normalization``, ``c_concentration``,
+``d_alignment``, ``e_sgd``, ``f_gd``) defines its claims as entries of
 a module-level ``CLAIMS`` tuple of :class:`~.claim.Claim` records; this module
 imports them and holds them in the paper's order. Nothing registers itself on import
 and nothing is looked up by module name.
@@ -152,8 +152,10 @@ def select(prefix: str | None = None) -> list[Claim]:
 
 
 def resolve(claims: Any = None) -> list[Claim]:
-    """The records ``claims`` names: ``None`` (all), an id or prefix, or a sequence of
-    ids, prefixes and :class:`~.claim.Claim` records.
+    """The records that ``claims`` names.
+
+    ``None`` (all), an id or prefix, or a sequence of ids, prefixes and
+    :class:`~.claim.Claim` records.
 
     Parameters
     ----------
@@ -216,7 +218,7 @@ def with_claims_table(page: str) -> str:
     Parameters
     ----------
     page : str
-        A page holding :data:`TABLE_START` and :data:`TABLE_END`.
+        A page holding ``TABLE_START`` and ``TABLE_END``.
 
     Returns
     -------

@@ -83,7 +83,7 @@ class Check:
     ratio : float
         ``lhs / rhs`` (upper) or ``rhs / lhs`` (lower): above 1 means it fails.
     err : float
-        The float64 error estimate of the slack (:func:`float64_error`); 0 for mpmath.
+        The float64 error estimate of the slack (``_common.float64_error``); 0 for mpmath.
     hypotheses : tuple of (name, met)
         Each hypothesis of the claim with whether it holds on this sample.
     verdict : str
@@ -185,7 +185,7 @@ def verdict_of(slack: float, err: float, hyps: tuple[tuple[str, bool], ...]) -> 
     slack : float
         ``rhs - lhs`` (upper) or ``lhs - rhs`` (lower).
     err : float
-        Half-width of the rounding band (:func:`float64_error`; 0 in mpmath).
+        Half-width of the rounding band (``_common.float64_error``; 0 in mpmath).
     hyps : tuple of (str, bool)
         The hypotheses and whether each is met.
 
@@ -321,7 +321,7 @@ def make_check(
         Values of the symbols of the right-hand side and the hypotheses.
     xp : backend
         :data:`~._common.F64` (float64: ``spec.numeric`` and the error band of
-        :func:`float64_error`) or :data:`~._common.MP` (the right-hand side and the
+        ``_common.float64_error``) or :data:`~._common.MP` (the right-hand side and the
         hypotheses at :data:`~._common.MP_DPS` digits on the unrounded inputs, and
         an error band of 0).
     length : int
@@ -333,7 +333,7 @@ def make_check(
     details : mapping, optional
         Claim-specific extras.
     scale : float
-        Largest intermediate that was cancelled (see :func:`float64_error`).
+        Largest intermediate that was cancelled (see ``_common.float64_error``).
 
     Returns
     -------
@@ -405,7 +405,8 @@ def hypothesis_gaps(check: Check, spec: Any = None) -> dict[str, str]:
 def _gap(rel: Any, inputs: Mapping[str, float]) -> str:
     import sympy as sp
 
-    from ..constants._numeric import evaluate, sci
+    from ..constants._numeric import evaluate
+    from .._printing import eng, plain
 
     parts = rel.args if isinstance(rel, sp.And) else (rel,)
     msgs = []
@@ -423,10 +424,19 @@ def _gap(rel: Any, inputs: Mapping[str, float]) -> str:
         try:
             if lv != 0 and rv != 0:
                 q = abs(rv / lv) if abs(rv) > abs(lv) else abs(lv / rv)
-                fac = f" (off by a factor {sci(q, 3)})"
+                fac = f" (off by a factor {eng(q, 3)})"
         except ZeroDivisionError:
             pass
-        msgs.append(f"{p.lhs} = {sci(lv, 4)} vs {p.rhs} = {sci(rv, 4)}{fac}")
+        sides = []
+        for side, v, which in ((p.lhs, lv, "left"), (p.rhs, rv, "right")):
+            side = sp.sympify(side)
+            if side.is_number:
+                sides.append(plain(side))
+            elif side.is_Symbol:
+                sides.append(f"{plain(side)} = {eng(v, 4)}")
+            else:
+                sides.append(f"the {which} side {eng(v, 4)}")
+        msgs.append(f"{sides[0]} vs {sides[1]}{fac}")
     return "; ".join(msgs) or "not met"
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..constants import lemmas
 from . import _build as b
-from ._common import Sample, row_norms
+from ._common import F64, Sample, row_norms
 from ._net import Net, gamma_inputs, gamma_positive, sample_gamma
 from .b_normalization import _b2_common, _worst_row, b2_knobs, sample_b2
 from .claim import Check, Claim, evaluate_in
@@ -48,12 +48,14 @@ def sample_d1(
     """A Lemma B.2 instance plus ``bar V = V / N(V) + noise`` of size ``bar_scale``."""
     s = sample_b2(rng, claim, **knobs)
     V = s["V"]
-    N = b.normalizers(s["X"], V, s["eps"])
+    N = b.normalizers(s["X"], V, s["eps"], s.stats(F64))
     bar_scale = float(10.0 ** rng.uniform(-3, 0.5)) if bar_scale is None else bar_scale
     Vbar = V / N[:, None] + bar_scale * rng.standard_normal(V.shape) / np.sqrt(
         V.shape[1]
     )
-    return Sample(claim, {**s.arrays, "Vbar": Vbar}, dict(s.scalars))
+    return Sample(claim, {**s.arrays, "Vbar": Vbar}, dict(s.scalars)).primed(
+        s.stats(F64)
+    )
 
 
 def _d1_terms(s: Sample, xp: Any) -> tuple:
@@ -120,9 +122,12 @@ def _alpha(s: Sample, xp: Any) -> Any:
 
 
 def _over_gamma(cl: Claim, s: Sample, xp: Any, term: Any, worst: Any) -> Check:
-    """``term(s, xp, st, net, alpha) -> (values over i, cancelled scale or None)`` at
-    every W' of the sample; the worst W' (``worst`` = ``np.argmax``/``np.argmin``
-    picks the worst example)."""
+    """The worst W' of a Gamma sample for the per-example ``term``.
+
+    ``term(s, xp, st, net, alpha) -> (values over i, cancelled parts or None)`` at
+    every W' of the sample; ``worst`` (``np.argmax``/``np.argmin``) picks the worst
+    example, the worst W' is the one of largest ratio.
+    """
     st = s.stats(xp)
     V = xp.arr(s["V"])
     N0 = st.normalizers(V, xp.num(s["eps"]), xp)

@@ -10,10 +10,12 @@ admissible by construction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._progress import tick
 from .._validation import BNBoundsValueError
 from ._common import Sample
 from .registry import Check, Claim
@@ -24,6 +26,8 @@ FREE = ("V2", "x", "u", "v", "Vbar", "a2", "c2", "Vc")
 
 @dataclass(frozen=True)
 class HuntResult:
+    """The best sample a hunt found, with its float64 and (if > 1) mpmath checks."""
+
     claim: str
     best: Check
     sample: Sample
@@ -32,8 +36,36 @@ class HuntResult:
 
 
 def hunt(
-    claim: Claim, *, restarts: int = 200, steps: int = 200, keep: int = 4, seed: int = 0
+    claim: Claim,
+    *,
+    restarts: int = 200,
+    steps: int = 200,
+    keep: int = 4,
+    seed: int = 0,
+    progress: Callable[..., None] | None = None,
 ) -> HuntResult:
+    """Search for a violation of ``claim``: random restarts, then a (1+1) search.
+
+    Parameters
+    ----------
+    claim : Claim
+        The record.
+    restarts : int, default 200
+        Random samples (seeded ``seed, seed + 1, ...``).
+    steps : int, default 200
+        Moves of the (1+1) search from each of the ``keep`` best samples.
+    keep : int, default 4
+        How many of the best admissible samples to improve.
+    seed : int, default 0
+        Seed of the samples and of the search.
+    progress : callable, optional
+        ``progress(label, advance)`` (:mod:`bnbounds._progress`), once per
+        evaluation: ``restarts + keep * steps`` at most.
+
+    Returns
+    -------
+    HuntResult
+    """
     for name, value, low in (("restarts", restarts, 1), ("steps", steps, 0)):
         if (
             not isinstance(value, (int, np.integer))
@@ -50,6 +82,7 @@ def hunt(
         s = claim.sample(seed + k)
         ch = claim.evaluate(s)
         evals += 1
+        tick(progress, "restarts")
         if ch.hypotheses_met:
             pool.append((ch, s))
     if not pool:
@@ -72,6 +105,7 @@ def hunt(
             s2 = Sample(s.claim, arrays, dict(s.scalars))
             ch2 = claim.evaluate(s2)
             evals += 1
+            tick(progress, "local search")
             if ch2.hypotheses_met and ch2.ratio > ch.ratio:
                 ch, s = ch2, s2
                 step *= 1.5

@@ -1,4 +1,4 @@
-"""The historical home of :class:`Claim`, :class:`Check` and :data:`CLAIMS` (a facade).
+"""The historical home of :class:`~bnbounds.checks.claim.Claim`, :class:`~bnbounds.checks.claim.Check` and :data:`~bnbounds.checks.catalog.CLAIMS` (a facade).
 
 The claim record and the verdict logic live in :mod:`bnbounds.checks.claim`, the list
 of claims in :mod:`bnbounds.checks.catalog`; the names below keep old imports

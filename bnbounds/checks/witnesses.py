@@ -23,7 +23,7 @@ def replay(witness: dict) -> dict:
     Parameters
     ----------
     witness : dict
-        A stored witness (see :func:`stored`).
+        A stored witness (see ``stored()``).
 
     Returns
     -------

@@ -19,11 +19,11 @@ Examples
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
+from . import _ui
 from ._args import integer, real
+from ._help import HelpFormatter, epilog
 
 THEOREMS = ("2.1", "2.2")
 
@@ -36,6 +36,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Evaluate Theorems 2.1 (SGD) / 2.2 (GD) of the paper at one parameter point, "
             "in every printed variant, or print the consistency report."
         ),
+        epilog=epilog(
+            {0: "the table was printed"},
+            [
+                "bnbounds constants --gamma 0.1 --eps-N 1 --n 1000 --delta 0.01 --d 3072",
+                "bnbounds constants --consistency",
+            ],
+        ),
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--gamma",
@@ -75,7 +83,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="also solve for the t giving this test error",
     )
-    p.add_argument("--theorem", choices=[*THEOREMS, "both"], default="both")
+    p.add_argument(
+        "--theorem",
+        choices=[*THEOREMS, "both"],
+        default="both",
+        help="Theorem 2.1 (SGD), 2.2 (GD) or both",
+    )
     p.add_argument(
         "--variant",
         default="main",
@@ -83,7 +96,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "abstract-rate, intro-rate, or all",
     )
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output (infinity as null plus a flag)",
+    )
     fmt.add_argument("--latex", action="store_true", help="LaTeX tabular output")
     what = p.add_mutually_exclusive_group()
     what.add_argument(
@@ -133,20 +150,21 @@ def _bounds(args) -> list:
 
 
 def _fmt(x: Any) -> str:
-    from ..constants._numeric import sci
-
     if x is None:
         return "-"
     if isinstance(x, bool):
-        return str(x)
-    return sci(x, 6)
+        return "yes" if x else "no"
+    return _ui.num(x, 6)
 
 
-def _table(rows: list[tuple[str, str, str]], header: tuple[str, str, str]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    line = "  ".join("-" * w for w in widths)
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*header), line, *(fmt.format(*r) for r in rows)])
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    """A text table at most 100 columns wide (prose columns wrap)."""
+    _ui.Output().table(
+        list(header),
+        [list(r) for r in rows],
+        justify=["left"] * len(header),
+        no_wrap=[True] + [False] * (len(header) - 1),
+    )
 
 
 def _latex_table(rows: list[tuple[str, str, str]], header: tuple[str, str, str]) -> str:
@@ -194,8 +212,7 @@ def _bound_rows(b) -> list[tuple[str, str, str]]:
 
 def _print_bounds(bounds: list, args) -> None:
     if args.json:
-        json.dump([b.to_dict() for b in bounds], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _ui.dump_json([b.to_dict() for b in bounds])
         return
     for b in bounds:
         title = f"Theorem {b.theorem} [{b.variant}] -- {b.source}"
@@ -206,79 +223,129 @@ def _print_bounds(bounds: list, args) -> None:
             print(f"% {title}")
             print(_latex_table(_bound_rows(b), header))
         else:
-            print(title)
-            print(_table(_bound_rows(b), header))
+            out = _ui.Output()
+            out.heading(title)
+            _table(_bound_rows(b), header)
             if b.notes:
-                print(f"note: {b.notes}")
+                out.wrapped(f"note: {b.notes}")
         print()
+
+
+def _implied(v: bool | None) -> str:
+    return "yes" if v else ("depends" if v is None else "NO")
 
 
 def _print_consistency(args) -> None:
     from ..constants import consistency_report
+    from ..constants.consistency import EXAMPLE_POINT
 
     rep = consistency_report()
     if args.json:
-        json.dump(rep.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _ui.dump_json(rep.to_dict())
         return
-    inst = [
-        (
-            r.id,
-            "yes" if r.implied else ("?" if r.implied is None else "NO"),
-            (str(r.failure_region) if r.failure_region is not None else r.condition)
-            + f"   [{r.source}; printed {r.printed}, derived {r.derived}]",
-        )
-        for r in rep.instantiations
-    ]
+    if args.latex:
+        inst = [
+            (
+                r.id,
+                _implied(r.implied),
+                (
+                    _ui.math(r.failure_region)
+                    if r.failure_region is not None
+                    else r.condition
+                )
+                + f" [{r.source}; printed {_ui.math(r.printed)}, derived {_ui.math(r.derived)}]",
+            )
+            for r in rep.instantiations
+        ]
+    else:
+        inst = [
+            (
+                r.id,
+                _implied(r.implied),
+                _ui.region(r.variable, r.failure_region)
+                if r.failure_region is not None
+                else r.condition,
+                f"{_ui.math(r.printed)} vs {_ui.math(r.derived)}",
+                r.source,
+            )
+            for r in rep.instantiations
+        ]
     steps = [
-        (
-            r.id,
-            "yes" if r.implied else ("?" if r.implied is None else "NO"),
-            f"{r.statement}: {r.condition}",
-        )
-        for r in rep.steps
+        (r.id, _implied(r.implied), f"{r.statement}: {r.condition}") for r in rep.steps
     ]
+    point = ", ".join(f"{k} = {_ui.num(v)}" for k, v in EXAMPLE_POINT.items())
     var = [
         (
             f"{r.theorem} {r.quantity}",
             f"{r.variant_a} / {r.variant_b}",
-            f"ratio {r.ratio}; at example point {_fmt(r.example)}",
+            _ui.math(r.ratio),
+            _fmt(r.example),
         )
         for r in rep.variants
     ]
+    inst_header = (
+        ("id", "implied", "failure region / condition")
+        if args.latex
+        else (
+            "id",
+            "implied",
+            "failure region / condition",
+            "printed vs derived",
+            "source",
+        )
+    )
     sections = (
         (
             "Instantiation checks (printed constant implied by the general formula?)",
-            ("id", "implied", "failure region / condition"),
+            inst_header,
             inst,
+            "",
         ),
         (
             "Proof steps of Theorems E.5 / F.4",
             ("id", "implied", "statement: condition"),
             steps,
+            "",
         ),
-        ("Variant differences", ("theorem quantity", "variants", "ratio a/b"), var),
+        (
+            "Variant differences",
+            ("theorem quantity", "variants a / b", "ratio a/b", "at the point"),
+            var,
+            f"ratio a/b of the same quantity in two printings; its value at the "
+            f"example point {point}",
+        ),
     )
-    for title, header, rows in sections:
+    out = _ui.Output()
+    for title, header, rows, note in sections:
         if args.latex:
             print(f"% {title}")
             print(_latex_table(rows, header))
         else:
-            print(title)
-            print(_table(rows, header))
+            out.heading(title)
+            if note:
+                out.wrapped(note)
+            _table(rows, header)
         print()
+    if not args.latex:
+        out.wrapped(
+            "implied: yes = the printed value follows from the paper's general formula "
+            "on the stated domain; NO = it does not (the failure region says where); "
+            "depends = it depends on further variables (the condition says how)."
+        )
 
 
 def _print_claims(args) -> None:
     from ..constants import CLAIMS
 
     if args.json:
-        json.dump([c.describe() for c in CLAIMS.values()], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _ui.dump_json([c.describe() for c in CLAIMS.values()])
         return
-    rows = [(c.id, str(c.rhs), c.source) for c in CLAIMS.values()]
+    rows = [(c.id, _ui.math(c.rhs), c.source) for c in CLAIMS.values()]
     header = ("claim", "rhs", "source")
-    print(_latex_table(rows, header) if args.latex else _table(rows, header))
+    if args.latex:
+        print(_latex_table(rows, header))
+    else:
+        _table(rows, header)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
+from . import _ui
 from ._args import integer, real
+from ._help import HelpFormatter, epilog
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "info",
-        help="f, the risk and gradient norms of an initialised network on the dyadic set",
+        help="f, the risk and gradient norms of an initialised network on the dyadic "
+        "set",
         description=(
             "Initialise a network as in Section 1.3 on the dyadic data set "
             "(Definition 1.1) and print f(x_i), the margins, the risk, the gradient "
             "norms and the normalisers."
         ),
+        epilog=epilog({0: "printed"}, "bnbounds info --d 4 --m 64 --json"),
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--d",
@@ -30,7 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
     )
-    p.add_argument("--seed", type=integer("--seed", 0), default=0)
+    p.add_argument(
+        "--seed", type=integer("--seed", 0), default=0, help="seed of the network"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
     return p
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         "grad_V_p_sq": gn.V.tolist(),
     }
     if args.json:
-        print(json.dumps(out, indent=2))
+        _ui.dump_json(out)
         return 0
     print(
         f"bnbounds info: dyadic set d = {args.d} (n = {data.n}), width m = {args.m}, "
@@ -80,12 +86,13 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"  max_j 1/N(v_j)      = {out['max_1_over_N']:.6g}   (eps_N of Assumption 1.1)"
     )
-    print(
-        f"  {'i':>3} {'y_i':>4} {'f(x_i)':>12} {'p_i':>12} {'|grad_U p_i|^2':>15} {'|grad_V p_i|^2':>15}"
+    _ui.Output().table(
+        ["i", "y_i", "f(x_i)", "p_i", "|grad_U p_i|^2", "|grad_V p_i|^2"],
+        [
+            [i, int(data.y[i]), *(_ui.num(v[i], 5) for v in (rg.f, p, gn.U, gn.V))]
+            for i in range(data.n)
+        ],
+        justify=["right"] * 6,
+        indent=2,
     )
-    for i in range(data.n):
-        print(
-            f"  {i:>3} {int(data.y[i]):>4} {rg.f[i]:>12.5g} {p[i]:>12.5g} "
-            f"{gn.U[i]:>15.5g} {gn.V[i]:>15.5g}"
-        )
     return 0

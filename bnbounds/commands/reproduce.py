@@ -6,66 +6,84 @@ Progress goes to stderr; files are written atomically into ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
+from .._progress import Bar
 from .._validation import BNBoundsValueError
+from . import _ui
 from ._args import integer, integers, real
+from ._help import HelpFormatter, epilog
+
+EXIT_CODES = {0: "the experiment ran and its files were written"}
 
 
-class _Progress:
-    """A one-line progress bar on stderr: ``[#####.....] 5/10 label (12.3 s)``."""
+def _sub(ex, name: str, help: str, description: str, example: str):
+    return ex.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog(EXIT_CODES, example),
+        formatter_class=HelpFormatter,
+    )
 
-    def __init__(self, total: int, title: str, width: int = 30) -> None:
-        self.total, self.title, self.width = max(total, 1), title, width
-        self.done = 0
-        self.t0 = time.monotonic()
 
-    def __call__(self, label: str) -> None:
-        self.done += 1
-        k = int(self.width * min(self.done, self.total) / self.total)
-        bar = "#" * k + "." * (self.width - k)
-        dt = time.monotonic() - self.t0
-        end = "\n" if self.done >= self.total else ""
-        print(
-            f"\r{self.title} [{bar}] {self.done}/{self.total} {label:<24} ({dt:.1f} s)",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
+#: ``--seeds`` is a count (``--widths``, ``--ds``, ``--ms`` are lists).
+SEEDS_HELP = "HOW MANY seeds (a count: --seed, --seed+1, ...; not a list)"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reproduce",
         help="reproduce the paper's experiments (Figure 1, rates, Proposition 1.1)",
-        description="Run one of the paper's experiments and write PNG + CSV into --out.",
+        description="Run one of the paper's experiments; write PNG + CSV into --out.",
+        epilog=epilog(EXIT_CODES, "bnbounds reproduce dyadic --ds 4,8 --ms 256"),
+        formatter_class=HelpFormatter,
     )
     ex = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
 
-    f = ex.add_parser("figure1", help="gamma_a, gamma_c, gamma against width (App. A)")
+    f = _sub(
+        ex,
+        "figure1",
+        "gamma_a, gamma_c, gamma against width (App. A)",
+        "Figure 1: the margins gamma_a, gamma_c and gamma of the reference networks "
+        "(Appendix A) against the width, over seeds.",
+        "bnbounds reproduce figure1 --widths 32,64 --seeds 2 --out results",
+    )
     f.add_argument(
         "--cifar-dir",
         type=Path,
         default=None,
         help="folder with CIFAR-10 python batches (data_batch_1..5); "
-        "default: scikit-learn's bundled digits, 5 (+1) vs 3 (-1)",
+        "default: the bundled handwritten digits, 5 (+1) vs 3 (-1)",
     )
     f.add_argument(
-        "--n", type=integer("--n", 2), default=1000, help="CIFAR subset size"
+        "--cifar-like",
+        action="store_true",
+        help="use the synthetic CIFAR-shaped set (datasets.cifar_like, n x 3072)",
+    )
+    f.add_argument(
+        "--n",
+        type=integer("--n", 2),
+        default=1000,
+        help="CIFAR subset / synthetic set size",
     )
     f.add_argument(
         "--digits",
         type=integers("--digits", 0),
         default=[5, 3],
-        help="the digits pair pos,neg (default 5,3)",
+        help="the digits pair pos,neg",
     )
     f.add_argument(
-        "--widths", type=integers("--widths", 1), default=[32, 64, 128, 256, 512]
+        "--widths",
+        type=integers("--widths", 1),
+        default=None,
+        help="default: powers of two from ~n/4 to ~4n (where the features first "
+        "separate the points)",
     )
-    f.add_argument("--seeds", type=integer("--seeds", 1), default=5)
+    f.add_argument(
+        "--seeds", type=integer("--seeds", 1), default=5, help=SEEDS_HELP + " per width"
+    )
     f.add_argument(
         "--steps",
         type=integer("--steps", 0),
@@ -73,22 +91,65 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="Adam steps per network",
     )
     f.add_argument(
-        "--lr", type=real("--lr", minimum=0.0, strict_min=True), default=0.01
+        "--lr",
+        type=real("--lr", minimum=0.0, strict_min=True),
+        default=None,
+        help="Adam step size (default 0.01; with --paper 0.1 .. 0.01 by width)",
     )
-    f.add_argument("--eps", type=real("--eps", minimum=0.0), default=0.0)
+    f.add_argument(
+        "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
+    )
     f.add_argument("--no-move-v", action="store_true", help="keep V frozen")
+    f.add_argument(
+        "--exact-only",
+        action="store_true",
+        help="only the exact frozen-V margins (no reference networks)",
+    )
+    f.add_argument(
+        "--paper",
+        action="store_true",
+        help="the paper's settings (App. A.2): n = 1000, 5 seeds, 10^4 Adam steps, "
+        "lr 0.1 .. 0.01 by width; prints the predicted time first",
+    )
+    f.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the predicted time (a short timed probe) and exit",
+    )
 
-    r = ex.add_parser("rates", help="test error against t for GD and SGD")
+    r = _sub(
+        ex,
+        "rates",
+        "test error against t for GD and SGD",
+        "Test error against t for GD and one-pass SGD on a linearly separable set: "
+        "fitted slopes, and the parameter movement against the theorems' radii.",
+        "bnbounds reproduce rates --widths 256 --gd-steps 500 --out results",
+    )
     r.add_argument(
         "--n",
         type=integer("--n", 4),
         default=600,
         help="points (half train, half test)",
     )
-    r.add_argument("--d", type=integer("--d", 1), default=20)
-    r.add_argument("--margin", type=real("--margin", minimum=0.0), default=0.05)
-    r.add_argument("--widths", type=integers("--widths", 1), default=[256, 1024])
-    r.add_argument("--gd-steps", type=integer("--gd-steps", 1), default=2000)
+    r.add_argument("--d", type=integer("--d", 1), default=20, help="dimension")
+    r.add_argument(
+        "--margin",
+        type=real("--margin", minimum=0.0),
+        default=0.05,
+        help="margin of the separable set",
+    )
+    r.add_argument(
+        "--widths",
+        type=integers("--widths", 1),
+        default=[256, 1024],
+        help="widths m, a comma-separated list",
+    )
+    r.add_argument(
+        "--gd-steps",
+        type=integer("--gd-steps", 1),
+        default=2000,
+        help="GD steps per width (SGD: one pass)",
+    )
     r.add_argument(
         "--eta",
         type=real("--eta", minimum=0.0, strict_min=True),
@@ -99,12 +160,35 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--eta-scale",
         type=real("--eta-scale", minimum=0.0, strict_min=True),
         default=1.0,
+        help="multiplies the theorems' eta when --eta is not given",
     )
 
-    d = ex.add_parser("dyadic", help="Proposition 1.1 and Appendix G on the dyadic set")
-    d.add_argument("--ds", type=integers("--ds", 2), default=[4, 8, 16, 32])
-    d.add_argument("--ms", type=integers("--ms", 1), default=[256, 1024, 4096])
-    d.add_argument("--seeds", type=integer("--seeds", 1), default=10)
+    d = _sub(
+        ex,
+        "dyadic",
+        "Proposition 1.1 and Appendix G on the dyadic set",
+        "Proposition 1.1 and Appendix G on the dyadic set (Definition 1.1): the BN "
+        "margin against the linear margin over d, m and seeds.",
+        "bnbounds reproduce dyadic --ds 4,8 --ms 256,1024 --out results",
+    )
+    d.add_argument(
+        "--ds",
+        type=integers("--ds", 2),
+        default=[4, 8, 16, 32],
+        help="dimensions d of the dyadic set, a comma-separated list",
+    )
+    d.add_argument(
+        "--ms",
+        type=integers("--ms", 1),
+        default=[256, 1024, 4096],
+        help="widths m, a comma-separated list",
+    )
+    d.add_argument(
+        "--seeds",
+        type=integer("--seeds", 1),
+        default=10,
+        help=SEEDS_HELP + " per (d, m)",
+    )
     d.add_argument(
         "--samples",
         type=integer("--samples", 2),
@@ -113,9 +197,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
 
     for q in (f, r, d):
-        q.add_argument("--out", type=Path, default=Path("results"))
-        q.add_argument("--seed", type=integer("--seed", 0), default=0)
-        q.add_argument("--json", action="store_true", help="print the result as JSON")
+        q.add_argument(
+            "--out", type=Path, default=Path("results"), help="output folder"
+        )
+        q.add_argument(
+            "--seed", type=integer("--seed", 0), default=0, help="the first seed"
+        )
+        q.add_argument(
+            "--json",
+            action="store_true",
+            help="print the result as JSON (infinity as null plus a flag)",
+        )
+        q.add_argument("--quiet", action="store_true", help="no progress bar")
         q.set_defaults(func=run)
     return p
 
@@ -128,31 +221,38 @@ def _precheck(out: Path, names: list[str]) -> None:
         raise BNBoundsValueError(f"--out {str(out)!r} is a file; expected a directory")
     for name in names:
         check_output(out / name, what="--out")
+    if not _plotting():
+        print(
+            "bnbounds reproduce: matplotlib is not installed: no figure this time "
+            "(pip install matplotlib); the CSV files are written",
+            file=sys.stderr,
+        )
+
+
+def _plotting() -> bool:
+    """True when matplotlib can be imported (a base dependency)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _write_set(out: Path, tables: dict, figures: dict) -> list[str]:
     """Write the CSV tables and the PNG figures into ``out`` as one set.
 
     Without matplotlib (a base dependency, so only in a broken install) the CSV
-    files are still written and the message says how to get the figure.
+    files are still written (:func:`_precheck` said how to get the figure).
     """
-    import importlib.util
-
     from .._io import OutputSet
     from ..experiments.io import csv_bytes
 
     files = OutputSet()
     for name, rows in tables.items():
         files.add(out / name, csv_bytes(list(rows)))
-    if importlib.util.find_spec("matplotlib") is None:
-        print(
-            "bnbounds reproduce: matplotlib is not installed: no figure "
-            "(pip install matplotlib); the CSV files are written",
-            file=sys.stderr,
-        )
-    else:
+    if _plotting():  # else said before the work (_precheck)
         for name, draw in figures.items():
             files.add(out / name, draw)
+    else:  # no figure of an older run beside the new tables
+        files.stale([out / name for name in figures])
     return files.commit()
 
 
@@ -163,9 +263,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _figure1(args: argparse.Namespace) -> int:
-    from ..experiments.figure1 import plot_figure1, run_figure1
+    from ..experiments.figure1 import (
+        PAPER_N,
+        PAPER_SEEDS,
+        PAPER_STEPS,
+        default_widths,
+        estimate_figure1,
+        paper_learning_rates,
+        plot_figure1,
+        run_figure1,
+    )
 
-    if args.cifar_dir is not None:
+    if args.paper:
+        args.n, args.seeds, args.steps = PAPER_N, PAPER_SEEDS, PAPER_STEPS
+    if args.cifar_like:
+        from ..datasets import cifar_like
+
+        data = cifar_like(args.n, 3072, rng=args.seed)
+        name = f"CIFAR-shaped synthetic (n={data.n})"
+        stem = "figure1_cifar_like"
+    elif args.cifar_dir is not None:
         from ..experiments.cifar import load_cifar_cats_dogs
 
         data = load_cifar_cats_dogs(args.cifar_dir, n=args.n, rng=args.seed)
@@ -181,25 +298,61 @@ def _figure1(args: argparse.Namespace) -> int:
         stem = f"figure1_digits{args.digits[0]}v{args.digits[1]}"
     _precheck(args.out, [f"{stem}.csv", f"{stem}_summary.csv", f"{stem}.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
-    bar = _Progress(len(args.widths) * len(seeds), "figure1")
-    res = run_figure1(
-        data,
-        args.widths,
-        seeds,
-        data_name=name,
-        steps=args.steps,
-        lr=args.lr,
-        eps=args.eps,
-        move_V=not args.no_move_v,
-        progress=bar,
-    )
+    widths = args.widths if args.widths is not None else list(default_widths(data.n))
+    if args.lr is not None:
+        lr = args.lr
+    else:
+        lr = list(paper_learning_rates(widths)) if args.paper else 0.01
+    move_v = not (args.no_move_v or args.exact_only)
+    if args.paper or args.estimate:
+        est = estimate_figure1(
+            data,
+            widths,
+            seeds,
+            steps=args.steps,
+            eps=args.eps,
+            move_V=move_v,
+            adam=not args.exact_only,
+        )
+        print(
+            f"figure1 on {name}: widths {widths}, {len(seeds)} seeds, "
+            f"{args.steps} steps; predicted {_duration(est.seconds)} "
+            f"(probe took {est.probe_seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        if args.estimate:
+            if args.json:
+                _ui.dump_json(est.to_dict())
+            else:
+                for w in est.per_width:
+                    print(
+                        f"  m = {w['m']:>5}: {w['cell_seconds']:9.1f} s a seed "
+                        f"(exact {w['exact']:.1f}, frozen Adam "
+                        f"{w['frozen_adam']:.1f}, moving V {w['moving_v']:.1f})"
+                    )
+                print(f"  total {_duration(est.seconds)}")
+            return 0
+    with Bar(len(widths) * len(seeds), "figure1", quiet=args.quiet) as bar:
+        res = run_figure1(
+            data,
+            widths,
+            seeds,
+            data_name=name,
+            steps=args.steps,
+            lr=lr,
+            eps=args.eps,
+            move_V=move_v,
+            adam=not args.exact_only,
+            progress=bar,
+        )
     _write_set(
         args.out,
         {f"{stem}.csv": res.rows, f"{stem}_summary.csv": res.summary},
         {f"{stem}.png": lambda fh: plot_figure1(res, fh)},
     )
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        _ui.dump_json(res.to_dict())
         return 0
     print(f"Figure 1 on {name}, d = {data.d}; mean +- 2 se over {len(seeds)} seeds")
     print(
@@ -208,18 +361,38 @@ def _figure1(args: argparse.Namespace) -> int:
     )
     print(
         f"  {'m':>5} {'gamma_a':>19} {'gamma_c':>19} {'gamma':>19} {'g/g_lin':>8} "
-        f"{'A1.2':>5} {'no-BN gamma':>19}"
+        f"{'A1.2':>5} {'no-BN gamma':>19} {'sep':>5} {'s':>7}"
     )
     for s in res.summary:
+        sep = f"{s['separable_seeds']}/{s['seeds']}"
+        if s["separable_seeds"] == 0:
+            print(
+                f"  {s['m']:>5} not separable at this width (hard margin 0 for every "
+                f"seed) {'':>20} {sep:>5}"
+            )
+            continue
         print(
             f"  {s['m']:>5} {s['gamma_a_mean']:>10.5f} +-{s['gamma_a_2se']:<7.5f}"
             f"{s['gamma_c_mean']:>10.5f} +-{s['gamma_c_2se']:<7.5f}"
             f"{s['gamma_mean']:>10.5f} +-{s['gamma_2se']:<7.5f}"
             f"{s['gamma_over_linear']:>8.3f} {'yes' if s['all_hold'] else 'no':>5} "
-            f"{s['nobn_gamma_mean']:>10.5f} +-{s['nobn_gamma_2se']:<7.5f}"
+            f"{s['nobn_gamma_mean']:>10.5f} +-{s['nobn_gamma_2se']:<7.5f} {sep:>5} "
+            f"{s['seconds_mean']:>7.1f}"
         )
+    print(
+        "  (means over the seeds whose features separate the points; sep = how "
+        f"many; s = seconds a cell; {res.seconds:.1f} s in all)"
+    )
     print(f"  wrote {args.out / stem}.png, .csv, _summary.csv")
     return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _rates(args: argparse.Namespace) -> int:
@@ -229,17 +402,18 @@ def _rates(args: argparse.Namespace) -> int:
     _precheck(args.out, ["rates.csv", "rates_curves.csv", "rates.png"])
     data = linearly_separable(args.n, args.d, margin=args.margin, rng=args.seed)
     train, test = data.split(0.5, rng=args.seed)
-    bar = _Progress(2 * len(args.widths), "rates")
-    res = run_rates(
-        train,
-        test,
-        args.widths,
-        gd_steps=args.gd_steps,
-        eta=args.eta,
-        eta_scale=args.eta_scale,
-        seed=args.seed,
-        progress=bar,
-    )
+    total = len(args.widths) * (args.gd_steps + train.n)
+    with Bar(total, "rates", quiet=args.quiet) as bar:
+        res = run_rates(
+            train,
+            test,
+            args.widths,
+            gd_steps=args.gd_steps,
+            eta=args.eta,
+            eta_scale=args.eta_scale,
+            seed=args.seed,
+            progress=bar,
+        )
     curves = [
         {
             "method": c["method"],
@@ -260,7 +434,7 @@ def _rates(args: argparse.Namespace) -> int:
         {"rates.png": lambda fh: plot_rates(res, fh)},
     )
     if args.json:
-        print(json.dumps(res.to_dict()["rows"], indent=2))
+        _ui.dump_json(res.to_dict()["rows"])
         return 0
     print(
         f"rates on linearly_separable(n={args.n}, d={args.d}, margin={args.margin}), "
@@ -287,9 +461,9 @@ def _dyadic(args: argparse.Namespace) -> int:
 
     names = ["dyadic", "dyadic_summary", "dyadic_appendix_g", "dyadic_linear"]
     _precheck(args.out, [f"{n}.csv" for n in names] + ["dyadic.png"])
-    bar = _Progress(1 + len(args.ds) * (len(args.ms) + 1), "dyadic")
     seeds = list(range(args.seed, args.seed + args.seeds))
-    res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
+    with Bar(1 + len(args.ds) * (len(args.ms) + 1), "dyadic", quiet=args.quiet) as bar:
+        res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
     tables = (res.rows, res.summary, res.appendix_g, res.linear)
     _write_set(
         args.out,
@@ -297,7 +471,7 @@ def _dyadic(args: argparse.Namespace) -> int:
         {"dyadic.png": lambda fh: plot_dyadic(res, fh)},
     )
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        _ui.dump_json(res.to_dict())
         return 0
     bad = [r["d"] for r in res.linear if not r["exact_kkt_equals_closed_form"]]
     print(

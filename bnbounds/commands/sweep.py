@@ -12,8 +12,11 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from . import _args
 
 
 def _flag(name: str) -> str:
@@ -24,6 +27,19 @@ def _show(default: Any) -> str:
     if isinstance(default, tuple):
         return ",".join(str(v) for v in default)
     return "all" if default is None else str(default)
+
+
+def _parser(flag: str, default: Any) -> Callable[[str], Any]:
+    """The argparse type of an option, from its default: numbers are parsed as
+    everywhere on the command line (:mod:`bnbounds.commands._args`); ranges and
+    everything else are checked by the API (``bnbounds.sweep``) before any work."""
+    if isinstance(default, tuple) and all(isinstance(v, int) for v in default):
+        return _args.integers(flag)
+    if isinstance(default, int):
+        return _args.integer(flag)
+    if isinstance(default, float):
+        return _args.real(flag)
+    return str
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -56,6 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                 q.add_argument(
                     _flag(name),
                     dest=name,
+                    type=_parser(_flag(name), default),
                     default=None,
                     metavar="VALUE",
                     help=f"(default {_show(default)})",
@@ -68,7 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         )
         q.add_argument(
             "--workers",
-            type=int,
+            type=_args.integer("--workers", 1),
             default=None,
             help="local-cluster worker processes (default: the CPUs available)",
         )
@@ -77,7 +94,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             default=None,
             help="tcp://HOST:PORT of an existing Dask scheduler, or 'inline'",
         )
-        q.add_argument("--format", choices=("parquet", "csv"), default=None)
+        q.add_argument(
+            "--format",
+            choices=("parquet", "csv"),
+            default=None,
+            help="table format (default: parquet when pyarrow is installed, else csv)",
+        )
         q.add_argument(
             "--list", action="store_true", help="print the grid (cells, seeds) and exit"
         )
@@ -161,6 +183,11 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None
         else Path("results") / f"sweep_{args.experiment}"
     )
+    from .._io import check_output
+
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file; expected a directory")
+    check_output(out / "cells" / "cell.json", what="--out")  # before any work
     with _Bar(args.experiment) as bar:
         res = run_sweep(
             args.experiment,
@@ -174,12 +201,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 0
-    where = {"inline": "in this process", "local": "a local cluster"}.get(
-        res.scheduler, f"the scheduler at {res.scheduler}"
+    where = {"inline": "in this process", "local": "on a local cluster"}.get(
+        res.scheduler, f"on the scheduler at {res.scheduler}"
     )
     print(
         f"{res.experiment}: {res.cells} cells ({res.ran} run, {res.skipped} already "
-        f"done) on {where}"
+        f"done) {where}"
         + (f" with {res.workers} worker(s)" if res.ran else "")
         + f" in {res.seconds:.1f} s"
     )

@@ -11,24 +11,22 @@ stops cleanly and saves what was recorded (exit code 130).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
-import time
 from typing import Any
 
 import numpy as np
 
+from .._progress import Bar
 from .._validation import BNBoundsValueError
+from . import _ui
 from ._args import fraction, integer, real
+from ._help import HelpFormatter, epilog
 
 #: Records per run when --record-every is not given (the progress bar and the
 #: figure get this many points).
 DEFAULT_RECORDS = 200
-
-#: The progress bar redraws at most this often (and always at the last step).
-REDRAW_SECONDS = 0.1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,6 +38,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "(one example per step, full-data mu and Sigma) or an approximation of "
             "gradient flow, recording the quantities the proofs track."
         ),
+        epilog=epilog(
+            {
+                0: "the run completed and its files were written",
+                3: "the run diverged (the recorded part is saved)",
+                130: "interrupted (Ctrl-C): the recorded part is saved",
+            },
+            "bnbounds train --data dyadic --d 8 --m 256 --steps 1000 --out run",
+        ),
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--data",
@@ -59,9 +66,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="held-out fraction (default 0 for dyadic, 0.25 otherwise)",
     )
-    p.add_argument("--method", choices=("gd", "sgd", "flow"), default="gd")
     p.add_argument(
-        "--normalization", choices=("batch", "minibatch", "none"), default="batch"
+        "--method",
+        choices=("gd", "sgd", "flow"),
+        default="gd",
+        help="full-batch GD, SGD (one example per step) or gradient flow",
+    )
+    p.add_argument(
+        "--normalization",
+        choices=("batch", "minibatch", "none"),
+        default="batch",
+        help="full-data batch norm (the paper), per-minibatch statistics, or none",
     )
     p.add_argument(
         "--batch-size",
@@ -97,8 +112,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--eps", type=real("--eps", minimum=0.0), default=0.0, help="batch-norm eps"
     )
-    p.add_argument("--seed", type=integer("--seed", 0), default=0)
-    p.add_argument("--record-every", type=integer("--record-every", 1), default=None)
+    p.add_argument(
+        "--seed", type=integer("--seed", 0), default=0, help="seed of W0 and the data"
+    )
+    p.add_argument(
+        "--record-every",
+        type=integer("--record-every", 1),
+        default=None,
+        help=f"record every K steps (default: steps/{DEFAULT_RECORDS})",
+    )
     p.add_argument(
         "--radii",
         type=real("--radii", minimum=0.0, strict_min=True),
@@ -140,42 +162,20 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Any, str]:
     return data, test, name
 
 
-class _Progress:
-    """A one-line progress bar on stderr (no dependency)."""
+class _TrainBar:
+    """Training callback drawing a :class:`bnbounds._progress.Bar` (risk, errors)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = max(total, 1)
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
-        self.last = -math.inf
+    def __init__(self, bar: Bar) -> None:
+        self.bar = bar
 
     def __call__(self, step: int, rec: dict[str, float]) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self.last < REDRAW_SECONDS and step < self.total:
-            return
-        self.last = now
-        frac = min(1.0, step / self.total)
-        width = 30
-        bar = "#" * int(frac * width) + "." * (width - int(frac * width))
-        el = time.perf_counter() - self.t0
-        rate = step / el if el > 0 else 0.0
-        msg = (
-            f"\r[{bar}] {100 * frac:5.1f}% t={step}/{self.total} "
-            f"risk={rec.get('risk', math.nan):.4g} "
-            f"err={rec.get('train_error', math.nan):.3g}"
+        status = (
+            f"risk {_ui.num(rec.get('risk', math.nan))} "
+            f"err {_ui.num(rec.get('train_error', math.nan), 3)}"
         )
         if "test_error" in rec:
-            msg += f" test={rec['test_error']:.3g}"
-        msg += f" {rate:,.0f} steps/s"
-        sys.stderr.write(msg)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+            status += f" test {_ui.num(rec['test_error'], 3)}"
+        self.bar.update(completed=step, status=status)
 
 
 def _outputs(args: argparse.Namespace) -> dict[str, str]:
@@ -247,12 +247,13 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.radii is not None:
         kw["radii"] = tuple(args.radii)
-    bar = _Progress(args.steps, enabled=not args.quiet)
+    bar = Bar(args.steps, "train", quiet=args.quiet or args.method == "flow")
+    bar.start()
     status, code, traj = "completed", 0, None
     try:
         if args.method == "gd":
             traj = train_gd(
-                W0, data, eta=args.eta, steps=args.steps, callback=bar, **kw
+                W0, data, eta=args.eta, steps=args.steps, callback=_TrainBar(bar), **kw
             )
         elif args.method == "sgd":
             traj = train_sgd(
@@ -263,12 +264,11 @@ def run(args: argparse.Namespace) -> int:
                 order=args.order,
                 rng=args.seed,
                 batch_size=args.batch_size,
-                callback=bar,
+                callback=_TrainBar(bar),
                 threads=args.threads,
                 **kw,
             )
         else:
-            bar.enabled = False
             traj = train_gradient_flow(
                 W0, data, time=args.steps * args.eta, eta=args.eta, **kw
             )
@@ -288,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
     if plot and traj.n_records >= 1:
         outputs.add(
             files["png"],
-            _figure(traj, title=f"{args.method} on {name}, m={args.m}"),
+            _figure(traj, title=f"{args.method} on {name}, m={args.m}", status=status),
         )
     summary = {
         "data": name,
@@ -303,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     if status == "interrupted":
         summary["signal"] = "SIGTERM" if code == 143 else "SIGINT"
         status += f" ({summary['signal']})"
-    outputs.add(files["json"], (json.dumps(summary, indent=2) + "\n").encode())
+    outputs.add(files["json"], (_ui.dumps(summary) + "\n").encode())
     outputs.stale([files["png"]])
     written = outputs.commit()
     print(
@@ -333,7 +333,7 @@ def run(args: argparse.Namespace) -> int:
             f"  estimated discretisation error (flow): {traj.discretization_error:.3g}"
             f" at eta = {traj.eta:g}"
         )
-    print("  wrote " + ", ".join(written))
+    _ui.Output().wrapped("wrote " + ", ".join(map(str, written)), indent=2, hanging=2)
     return code
 
 
@@ -349,8 +349,14 @@ def fitted_slope(t: np.ndarray, q: np.ndarray) -> float | None:
     return float(np.polyfit(np.log(t[half]), np.log(q[half]), 1)[0])
 
 
-def _figure(traj: Any, *, title: str) -> bytes:
-    """The PNG figure (risk and test error; parameter movement), as bytes."""
+def _figure(traj: Any, *, title: str, status: str = "completed") -> bytes:
+    """The PNG figure (risk and test error; parameter movement), as bytes.
+
+    The left panel's title names the curves actually drawn and, when the test error
+    is missing, why (no held-out set, or a test error of 0 on a log axis); the
+    figure's title says when the run did not complete (interrupted, diverged) and at
+    which step.
+    """
     import io
 
     import matplotlib
@@ -372,16 +378,24 @@ def _figure(traj: Any, *, title: str) -> bytes:
             "k--",
             label=f"fit: slope {slope:.2f}",
         )
-    if traj.test_error is not None:
+    panel = "risk"
+    if traj.test_error is None:
+        panel = "risk (no held-out set: no test error)"
+    else:
         te = traj.test_error
         pos = keep & (te > 0)
         if pos.any():
             ax1.loglog(t[pos], te[pos], label="test error")
+            panel = "risk and test error"
             s2 = fitted_slope(t, te)
             if s2 is not None:
                 ax1.plot([], [], " ", label=f"test error slope {s2:.2f}")
+            if not pos[keep].all():
+                panel += " (test error 0 not drawn on the log axis)"
+        else:
+            panel = "risk (test error 0 at every record: not drawn on a log axis)"
     ax1.set_xlabel("t (steps)")
-    ax1.set_title("risk and test error")
+    ax1.set_title(panel, fontsize=9)
     ax1.legend(fontsize=8)
     ax2.plot(t, traj.u_dist, label=r"$\|U_t-U_0\|$")
     ax2.plot(t, traj.v_dist, label=r"$\|V_t-V_0\|$")
@@ -391,6 +405,8 @@ def _figure(traj: Any, *, title: str) -> bytes:
     ax2.set_xlabel("t (steps)")
     ax2.set_title("parameter movement")
     ax2.legend(fontsize=8)
+    if status != "completed":
+        title += f" ({status}; {traj.steps_done} of {traj.steps} steps recorded)"
     fig.suptitle(title)
     fig.tight_layout()
     buf = io.BytesIO()

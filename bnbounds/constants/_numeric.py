@@ -161,8 +161,10 @@ def compiled(expr: sp.Basic, args: tuple[sp.Symbol, ...], module: str):
 
 
 def _inputs(expr: sp.Basic, values: dict[str, Any]) -> tuple[sp.Symbol, ...]:
-    """The free symbols of ``expr`` in name order; a ConstantsValueError names any
-    that ``values`` lacks."""
+    """The free symbols of ``expr`` in name order.
+
+    A :class:`ConstantsValueError` names any that ``values`` lacks.
+    """
     args = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
     missing = [s.name for s in args if s.name not in values]
     if missing:

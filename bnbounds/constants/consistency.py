@@ -29,9 +29,10 @@ from typing import Any, Literal
 import sympy as sp
 
 from . import symbols as S
+from .._printing import plain
 from ._numeric import as_number, evaluate, to_jsonable
 from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
-from .theorems import ETA, M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
+from .theorems import M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
 
 __all__ = [
     "EXAMPLE_POINT",
@@ -108,6 +109,7 @@ class InstantiationCheck:
     note: str = ""
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "id": self.id,
             "source": self.source,
@@ -410,16 +412,24 @@ class StepCheck:
 
 def step_checks() -> tuple[StepCheck, ...]:
     """Steps of the proofs of Theorems E.5 / F.4 checked against the width range."""
+    from .proofs import CHOICES, PROOF_STEPS
+
+    def ratio_of(step_id: str, scale: Any = 1) -> sp.Expr:
+        """lhs/rhs of a proof step of the registry at Theorem 2.1's choices."""
+        st = PROOF_STEPS[step_id]
+        ch = CHOICES["2.1"]
+        return sp.simplify(scale * st.lhs.subs(ch) / st.rhs.subs(ch))
+
     out = []
     # eta 2^13 eps^4 sqrt(m)/gamma <= R/8  <=>  gamma^2 >= 2^13 * 216 / 28 * eps^4
-    ratio = sp.simplify((ETA * 2**13 * e**4 * sp.sqrt(m) / g) / (R_SGD / 8))
+    ratio = ratio_of("E.5/eq51-term1")
     thr = sp.sqrt(sp.Integer(2**13) * 216 / 28) * e**2
     out.append(
         StepCheck(
             "E.5/R8-term1",
             "Theorem E.5 / F.4, 'R/2 + R/20 + R/8 + R/8'",
             "eta 2^13 eps_N^4 sqrt(m) / gamma <= R/8",
-            f"ratio lhs/rhs = {ratio}; holds iff gamma >= {thr} ~ {float(thr.subs(e, 1)):.4g} eps_N^2",
+            f"ratio lhs/rhs = {plain(ratio)}; holds iff gamma >= {plain(thr)} ~ {float(thr.subs(e, 1)):.4g} eps_N^2",
             False,
             "Independent of m. With gamma <= 1 (or even gamma <= 251 eps_N^2) the step fails; "
             "the theorems impose no such lower bound on gamma.",
@@ -429,15 +439,14 @@ def step_checks() -> tuple[StepCheck, ...]:
         (18, "as printed (2^18)"),
         (20, "with the factor 4 of eq. (49) restored (2^20)"),
     ):
-        ratio = sp.simplify(
-            (ETA * 2**power * e**6 * R_SGD**6 / (g * sp.sqrt(m))) / (R_SGD / 8)
-        )
+        # the registry's step carries the restored 2^20
+        ratio = ratio_of("E.5/eq51-term2", sp.Integer(2) ** (power - 20))
         out.append(
             StepCheck(
-                f"E.5/R8-term2-2^{power}",
+                f"E.5/R8-term2-2^{plain(power)}",
                 "Theorem E.5 / F.4, 'R/2 + R/20 + R/8 + R/8'",
-                f"eta 2^{power} eps_N^6 R^6/(gamma sqrt m) <= R/8 {label}",
-                f"ratio lhs/rhs = {ratio} ~ {float(ratio):.4g} (a constant)",
+                f"eta 2^{plain(power)} eps_N^6 R^6/(gamma sqrt m) <= R/8 {label}",
+                f"ratio lhs/rhs = {plain(ratio)} ~ {float(ratio):.4g} (a constant)",
                 bool(ratio <= 1),
                 "Holds for every gamma, eps_N, m.",
             )
@@ -461,20 +470,20 @@ def step_checks() -> tuple[StepCheck, ...]:
             "E.5/eq42",
             "Theorem E.5, eq. (42)",
             "r gamma sqrt(m)/2 >= ln(5t) at m >= m_min",
-            f"at m = m_min: r gamma sqrt(m)/2 = {val}",
+            f"at m = m_min: r gamma sqrt(m)/2 = {plain(val)}",
             True,
             "= 2^(58/3)/432 eps_N ln(5nt/delta) >= ln(5t) for eps_N >= 1, n >= 1, delta < 1.",
         )
     )
     # sum |l'| <= 4R/(eta gamma sqrt m) = 112/27
-    val = sp.simplify(4 * R_SGD / (ETA * g * sp.sqrt(m)))
+    val = sp.simplify(PROOF_STEPS["E.5/sum-dloss"].lhs.subs(CHOICES["2.1"]))
     out.append(
         StepCheck(
             "E.5/sum-dloss",
             "Theorem E.5 (last display), Theorem F.4",
             "sum |l'| <= 4R/(eta gamma sqrt m) <= 2^22 eps_N^4/gamma^2",
-            f"4R/(eta gamma sqrt m) = {val} exactly; <= 2^22 eps_N^4/gamma^2 iff "
-            f"gamma <= {sp.sqrt(sp.Integer(2**22) * 27 / 112)} eps_N^2",
+            f"4R/(eta gamma sqrt m) = {plain(val)} exactly; <= 2^22 eps_N^4/gamma^2 iff "
+            f"gamma <= {plain(sp.sqrt(sp.Integer(2**22) * 27 / 112))} eps_N^2",
             True,
             "The printed 2^22 eps_N^4/gamma^2 is very loose; F.4 prints 2^22 eps_N^4/gamma^(1/3).",
         )
@@ -546,6 +555,7 @@ class VariantDifference:
     note: str = ""
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "theorem": self.theorem,
             "quantity": self.quantity,
@@ -620,6 +630,7 @@ class Prop11:
     source: str = "Proposition 1.1; Appendix G"
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {k: to_jsonable(v) for k, v in self.__dict__.items()}
 
 
@@ -659,6 +670,7 @@ class ConsistencyReport:
         return tuple(r for r in self.instantiations if r.implied is not True)
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             "instantiations": [r.to_dict() for r in self.instantiations],
             "steps": [r.to_dict() for r in self.steps],

@@ -13,7 +13,7 @@ Two things live here.
   it measures on a concrete network.
 
 Every right-hand side is a SymPy expression in the symbols of
-:mod:`bnbounds.constants.symbols`; ``claim.inputs`` lists the names it needs.
+``bnbounds.constants.symbols``; ``claim.inputs`` lists the names it needs.
 """
 
 # Long lines hold the paper's formulas, statements and sources verbatim; wrapping
@@ -267,6 +267,7 @@ class Claim:
 
     @property
     def variant_names(self) -> tuple[str, ...]:
+        """``"printed"`` and the names of the variants."""
         return ("printed", *(k for k, _ in self.variants))
 
     @property
@@ -280,6 +281,7 @@ class Claim:
         return tuple(sorted(s.name for s in self.rhs.free_symbols))
 
     def variant_inputs(self, variant: str | None = None) -> tuple[str, ...]:
+        """Names of the inputs of a variant's right-hand side, sorted."""
         return tuple(sorted(s.name for s in self.expr(variant).free_symbols))
 
     @property

@@ -517,6 +517,7 @@ class Inversion:
     feasible: bool
 
     def to_dict(self) -> dict:
+        """JSON-ready dict."""
         return {
             k: to_jsonable(getattr(self, k))
             for k in (
@@ -966,8 +967,10 @@ def step_size(
 def quantity(
     name: str, *, theorem: str = "2.1", variant: str = "main", **values: float
 ) -> float:
-    """One quantity of a theorem variant (``"eta"``, ``"R"``, ``"R_V"``,
-    ``"movement_U"``, ``"test_error_bound"``, ...) as a float at ``values``.
+    """One quantity of a theorem variant as a float at ``values``.
+
+    ``name`` is ``"eta"``, ``"R"``, ``"R_V"``, ``"movement_U"``,
+    ``"test_error_bound"``, ...
 
     For code that needs a single number (training runs, plots) without building a
     whole :class:`TheoremBounds`; missing inputs are named in the error.

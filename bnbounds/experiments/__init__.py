@@ -8,3 +8,26 @@
 Results are written by :func:`bnbounds.experiments.io.write_csv` (atomic) and plotted by
 ``plot_*`` functions that import matplotlib lazily.
 """
+
+from .cifar import load_cifar_batch, load_cifar_cats_dogs
+from .dyadic import DyadicResult, plot_dyadic, run_dyadic
+from .figure1 import Figure1Result, plot_figure1, run_figure1
+from .io import write_csv
+from .rates import RatesResult, fit_loglog_slope, plot_rates, run_rates, theorem_eta
+
+__all__ = [
+    "DyadicResult",
+    "Figure1Result",
+    "RatesResult",
+    "fit_loglog_slope",
+    "load_cifar_batch",
+    "load_cifar_cats_dogs",
+    "plot_dyadic",
+    "plot_figure1",
+    "plot_rates",
+    "run_dyadic",
+    "run_figure1",
+    "run_rates",
+    "theorem_eta",
+    "write_csv",
+]

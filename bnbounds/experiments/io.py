@@ -25,15 +25,41 @@ def _put(path: str | os.PathLike | IO[bytes], data: bytes) -> Any:
     return atomic_write_bytes(Path(path), data)
 
 
+def csv_cell(v: Any) -> Any:
+    """One CSV cell that any reader parses: numbers as plain numbers.
+
+    NumPy scalars become Python numbers first (no ``np.float64(...)`` text); floats
+    keep 17 significant digits (``repr``; ``inf``, ``-inf``, ``nan`` as Python and
+    pandas read them); integers stay integers; booleans ``True``/``False``; ``None``
+    an empty cell; other objects their ``str``.
+    """
+    if hasattr(v, "item") and getattr(v, "ndim", None) == 0:  # NumPy scalar / 0-d
+        v = v.item()
+    if v is None:
+        return ""
+    if isinstance(v, (bool, int)):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)
+    import numbers
+
+    if isinstance(v, numbers.Number):  # SymPy / mpmath numbers
+        try:
+            return repr(float(v))
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return str(v)
+
+
 def csv_bytes(rows: Sequence[dict[str, Any]]) -> bytes:
-    """Dict rows (same keys) as CSV bytes with a header row; floats keep 17 digits."""
+    """Dict rows (same keys) as CSV bytes with a header; cells by :func:`csv_cell`."""
     if not rows:
         raise ValueError("rows is empty; expected at least one row to write")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+        w.writerow({k: csv_cell(v) for k, v in r.items()})
     return buf.getvalue().encode()
 
 

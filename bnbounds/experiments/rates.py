@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._progress import tick
 from .._validation import BNBoundsValueError
 from ..data import Dataset
 from ..margin import bn_margin
@@ -68,6 +69,24 @@ class RatesResult:
         return {"rows": list(self.rows), "curves": list(self.curves)}
 
 
+class _StepTicks:
+    """A training callback that reports finished steps to a progress callback."""
+
+    def __init__(self, progress: Callable[..., None] | None, label: str, total: int):
+        self.progress, self.label, self.total, self.done = progress, label, total, 0
+
+    def __call__(self, step: int, record: dict) -> None:
+        if self.progress is not None and step > self.done:
+            tick(self.progress, self.label, step - self.done)
+            self.done = step
+
+    def finish(self) -> None:
+        """Count the steps not reported (a run that ended early, or the last ones)."""
+        if self.progress is not None and self.total > self.done:
+            tick(self.progress, self.label, self.total - self.done)
+            self.done = self.total
+
+
 def run_rates(
     train: Dataset,
     test: Dataset,
@@ -86,6 +105,9 @@ def run_rates(
     ``eta=None`` uses ``eta_scale *`` :func:`theorem_eta` with gamma the exact
     frozen-V BN margin of W0 (:func:`bnbounds.margin.bn_margin`) and
     ``eps_N = max_j 1/N(v_j)`` of W0 (Assumption 1.1, eps = 0).
+
+    ``progress(label, advance)`` (:mod:`bnbounds._progress`) counts training steps:
+    ``len(widths) * (gd_steps + train.n)`` in all, reported as the runs go.
     """
     from ..constants import quantity
     from ..train import train_gd, train_sgd
@@ -103,6 +125,8 @@ def run_rates(
             )
         eps_N = float(1.0 / np.min(normalizers(W0, train)))
         step = eta if eta is not None else eta_scale * theorem_eta(eps_N, gamma, m)
+        gd_bar = _StepTicks(progress, f"gd m={m}", gd_steps)
+        sgd_bar = _StepTicks(progress, f"sgd m={m}", train.n)
         runs = {
             "gd": train_gd(
                 W0,
@@ -111,6 +135,7 @@ def run_rates(
                 steps=gd_steps,
                 test=test,
                 record_every=record_every,
+                callback=gd_bar,
             ),
             "sgd": train_sgd(
                 W0,
@@ -121,8 +146,11 @@ def run_rates(
                 rng=seed,
                 test=test,
                 record_every=max(1, record_every // 5),
+                callback=sgd_bar,
             ),
         }
+        gd_bar.finish()
+        sgd_bar.finish()
         for method, T in runs.items():
             t = np.asarray(T.step, dtype=np.float64)
             te = np.asarray(T.test_error)
@@ -172,8 +200,6 @@ def run_rates(
                     "v_dist": np.asarray(T.v_dist).tolist(),
                 }
             )
-            if progress is not None:
-                progress(f"{method} m={m}")
     return RatesResult(tuple(rows), tuple(curves))
 
 

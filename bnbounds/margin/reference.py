@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from .._progress import tick
 from .._validation import BNBoundsValueError, check_eps
 from ..data import Dataset
-from ..network import Params, init_params, normalizers
+from ..network import Params, init_params
 from .linear import linear_margin
 
 #: Relative slack for the norm conditions ``||a||, ||C|| <= 1`` and ``Delta_V <=
@@ -22,12 +23,20 @@ ASSUMPTION_RTOL = 1e-12
 
 
 class Features:
-    """The gradient features ``d_a f`` and ``d_c f`` (n x m each) at ``(a, c, V')``."""
+    """The gradient features ``d_a f`` and ``d_c f`` (n x m each) at ``(a, c, V')``,
+    the normalised preactivations ``H`` and the normalisers ``N`` (ones without BN)."""
 
-    __slots__ = ("H", "a", "c")
+    __slots__ = ("H", "N", "a", "c")
 
-    def __init__(self, H: np.ndarray, a: np.ndarray, c: np.ndarray) -> None:
+    def __init__(
+        self,
+        H: np.ndarray,
+        a: np.ndarray,
+        c: np.ndarray,
+        N: np.ndarray | None = None,
+    ) -> None:
         self.H, self.a, self.c = H, a, c
+        self.N = np.ones(H.shape[1]) if N is None else N
 
 
 def features(
@@ -58,10 +67,12 @@ def features(
                 "use eps > 0"
             )
         H = H / N[None, :]
+    else:
+        N = np.ones(H.shape[1])
     cH = H * W.c[None, :]
     Fa = np.maximum(cH, 0.0)
     Fc = W.a[None, :] * (cH > 0) * H
-    return Features(H, Fa, Fc)
+    return Features(H, Fa, Fc, N)
 
 
 def _svm_gamma(F: np.ndarray, y: np.ndarray, m: int) -> tuple[float, np.ndarray]:
@@ -212,7 +223,7 @@ def bn_margin(
        frozen, V frozen; c-network: a frozen; C acts through ``d_c f``) and normalised.
     2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) and the
        c-network (c and V trainable, a frozen) are trained with Adam
-       (:func:`train_reference_network`, in the eigenbasis of Sigma), V' projected
+       (:func:`bnbounds.margin.reference.train_reference_network`, in the eigenbasis of Sigma), V' projected
        after every step onto ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's
        displacement condition); at each V' reached, a_vec and C_vec are
        re-optimised exactly and the better V' is taken. The moved tuple is kept
@@ -253,22 +264,27 @@ def bn_margin(
     W0 = Params(W0.a, np.ones(m), W0.V)
     y = np.asarray(data.y, dtype=np.float64)
     V0 = np.asarray(W0.V, dtype=np.float64)
-    N0 = np.asarray(normalizers(V0, data, eps), dtype=np.float64)
     F0 = features(data, W0, eps=eps)
+    N0 = F0.N  # = normalizers(V0, data, eps), from the same GEMM
     ga0, za0 = _svm_gamma(F0.a, y, m)
     gc0, zc0 = _svm_gamma(F0.c, y, m)
-    _tick(progress, "frozen-V exact")
+    tick(progress, "frozen-V exact")
 
     ga_adam = gc_adam = math.nan
     if adam:
-        # a-network: f = sum_j a_j relu(h_j), c = 1 frozen, V frozen: linear in a.
-        a_fin = _adam(_logistic_grad_linear(F0.a, y), [W0.a], lr=lr, steps=steps)[0]
+        from threadpoolctl import threadpool_limits
+
+        # matrix-vector products: memory-bound, one BLAS thread is as fast and far
+        # faster on a loaded machine (2.8 vs 7.5 ms a step at n = 365, m = 2048)
+        with threadpool_limits(1, "blas"):
+            # a-network: f = sum_j a_j relu(h_j), c = 1 frozen, V frozen: linear in a
+            a_fin = _adam(_logistic_grad_linear(F0.a, y), [W0.a], lr=lr, steps=steps)[0]
+            c_fin = _adam(
+                _logistic_grad_linear(F0.c, y), [np.ones(m)], lr=lr, steps=steps
+            )[0]
         ga_adam = max(_gamma_of(F0.a, y, a_fin, m), 0.0)
-        c_fin = _adam(_logistic_grad_linear(F0.c, y), [np.ones(m)], lr=lr, steps=steps)[
-            0
-        ]
         gc_adam = max(_gamma_of(F0.c, y, c_fin, m), 0.0)
-        _tick(progress, "frozen-V Adam")
+        tick(progress, "frozen-V Adam")
 
     gamma_frozen = ga0 + gc0
     radius = gamma_frozen / 32
@@ -305,7 +321,7 @@ def bn_margin(
             best_moved, ga1, gc1 = ga_p + gc_p, ga_p, gc_p
             if best_moved >= max(gamma_frozen, ga + gc):
                 ga, gc, za, zc, Vfin, moved = ga1, gc1, za_p, zc_p, run.V, True
-        _tick(progress, "moving-V Adam")
+        tick(progress, "moving-V Adam")
 
     gamma = ga + gc
     dV = _delta_V(Vfin, V0, N0)
@@ -378,6 +394,19 @@ class ReferenceNetwork:
 #: Adam's constants (Kingma & Ba 2014): beta1, beta2 and the guard of the division.
 _ADAM_B1, _ADAM_B2, _ADAM_TINY = 0.9, 0.999, 1e-12
 
+#: Below this many multiply-adds per GEMM (n r m) the reference-network loop runs
+#: BLAS on one thread: OpenBLAS's threads cost more than they give on small GEMMs,
+#: and on a loaded 2-core machine far more (measured at n = 365, r = 64, m = 256:
+#: 2.1 ms a step on one thread, 27-48 ms on two; at n = r = 1000, m = 2048 one and
+#: two threads were within 10% at load ~7).
+_BLAS_SERIAL_WORK = 1 << 28
+
+
+def _blas_threads(work: int, threads: int | None) -> int | None:
+    if threads is not None:
+        return max(1, int(threads))
+    return 1 if work < _BLAS_SERIAL_WORK else None
+
 
 def train_reference_network(
     data: Dataset,
@@ -389,6 +418,7 @@ def train_reference_network(
     lr: float = 0.01,
     lr_V: float | None = None,
     eps: float = 0.0,
+    threads: int | None = None,
 ) -> ReferenceNetwork:
     """Train a reference a- or c-network with V moving in a Delta_V ball (App. A).
 
@@ -399,10 +429,14 @@ def train_reference_network(
     N(v0_j)^2) <= radius`` (Assumption 1.2's displacement condition, with the
     normalisers of V0 as in Section 1.4).
 
+    ``threads`` caps BLAS's threads in the loop (default: one thread below
+    ``_BLAS_SERIAL_WORK`` multiply-adds per GEMM, BLAS's own setting above); the
+    fused kernels follow :func:`bnbounds._config.threads_for`.
+
     Notes
     -----
     V is kept in the eigenbasis of Sigma (``U = V W``, ``W`` the r eigenvectors with
-    nonzero eigenvalue, :attr:`bnbounds.Dataset.basis`): every preactivation is
+    nonzero eigenvalue, :attr:`bnbounds.data.Dataset.basis`): every preactivation is
     ``<v_j, xbar_i> = <u_j, T_i>`` with ``T = Xbar W`` and every gradient of v_j
     lies in range(Sigma), so a step is two n x r x m GEMMs (``U T'`` and
     ``G' T``) around the core's fused kernels
@@ -412,6 +446,8 @@ def train_reference_network(
     coordinate of U (the eigenbasis), not of V: a different, equally admissible
     optimiser ("we may generate these parameters any way we wish", App. A).
     """
+    from threadpoolctl import threadpool_limits
+
     from .. import _config
     from .._kernels import adam as _ka
     from .._kernels import network as _kn
@@ -429,7 +465,12 @@ def train_reference_network(
     steps = int(steps)
     if steps < 0:
         raise BNBoundsValueError(f"steps is {steps}; expected an integer >= 0")
-    basis = data.basis
+    # The thin SVD behind data.basis (once per data set) on one BLAS thread: LAPACK's
+    # threads synchronise per panel, and on the loaded 2-core machine two threads
+    # took minutes where one takes seconds (n = 1000, d = 3072), as for the QR in
+    # linear._gram_factor.
+    with threadpool_limits(1, "blas"):
+        basis = data.basis
     T = np.asarray(basis.T, dtype=np.float64)  # (n, r)
     Wb = np.asarray(basis.W, dtype=np.float64)  # (d, r)
     y = np.ascontiguousarray(data.y, dtype=np.float64)
@@ -460,7 +501,13 @@ def train_reference_network(
     r2 = radius * radius
     risk = math.nan
     nt = _config.threads_for(n * m)
-    with _config.numba_threads(nt), np.errstate(over="ignore", invalid="ignore"):
+    if threads is not None:
+        nt = max(1, min(nt, int(threads)))
+    with (
+        _config.numba_threads(nt),
+        threadpool_limits(_blas_threads(n * T.shape[1] * m, threads), "blas"),
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
         for t in range(1, steps + 1):
             np.matmul(U, T.T, out=ZT)
             _kn.forward_train(ZT, a, c, eps, nt, N, f)
@@ -521,11 +568,6 @@ def a_network_risk_grad(
     SV = (Z.T @ Xbar) / n  # rows Sigma v_j
     gV = (G.T @ Xbar) / N[:, None] - (np.einsum("ij,ij->j", G, H) / N**2)[:, None] * SV
     return float(np.mean(logistic_loss(p))), ga, gV
-
-
-def _tick(progress: Callable[[str], None] | None, label: str) -> None:
-    if progress is not None:
-        progress(label)
 
 
 def unnormalized_margin(

@@ -1,0 +1,182 @@
+"""Speed of the exact margins and the reference networks at Figure 1's scale.
+
+    python benchmarks/bench_margin.py            # full (several minutes)
+    python benchmarks/bench_margin.py --quick    # smoke run (about a minute)
+
+Data: ``datasets.cifar_like(1000, 3072)`` (the shape of the paper's CIFAR-10 cats vs
+dogs subset, Appendix A.2). Blocks, each with the load average it ran under:
+
+1. ``linear_margin`` homogeneous and with a free bias: seconds and the certified
+   relative duality gap (goal: each under 3 s).
+2. the exact frozen-V margins of one (width, seed) cell, with and without Batch Norm
+   (``bn_margin(adam=False, move_V=False)`` + ``unnormalized_margin``).
+3. the whole exact frozen-V Figure 1: default widths (256 .. 4096) x 5 seeds
+   (goal: under 2 minutes on 2 cores).
+4. a moving-V reference-network step (``train_reference_network``) against its
+   floor, the two n x r x m GEMMs ``U T'`` and ``G' T`` at the same shapes and BLAS
+   thread setting: per-step time is ``(t(k steps) - t(0 steps)) / k`` (the set-up,
+   two d x r x m GEMMs, excluded), rounds interleaved with the floor's, minimum of
+   each (goal: ratio <= 1.2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _common import machine, print_machine
+
+from bnbounds import datasets, init_params
+from bnbounds.experiments.figure1 import default_widths, run_figure1
+from bnbounds.margin import (
+    bn_margin,
+    linear_margin,
+    train_reference_network,
+    unnormalized_margin,
+)
+from bnbounds.margin.reference import _blas_threads
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+def load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def timed_cpu(fn):
+    """(wall seconds, CPU seconds of all the process's threads, result): on a
+    shared machine the CPU time is what the work costs on idle cores."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, time.process_time() - c0, out
+
+
+def step_ratio(data, m: int, k: int, repeat: int) -> tuple[float, float]:
+    """(seconds per moving-V step, seconds of its two-GEMM floor), minima."""
+    from threadpoolctl import threadpool_limits
+
+    W0 = init_params(m, data.d, 0)
+    T = np.asarray(data.basis.T)
+    r = T.shape[1]
+    U = np.ascontiguousarray(np.asarray(W0.V) @ np.asarray(data.basis.W))
+    ZT, dU = np.empty((m, data.n)), np.empty((m, r))
+    kw = {"radius": 1e-3, "eps": 0.0}
+    train_reference_network(data, W0, steps=1, **kw)  # JIT / cache load
+    blas = _blas_threads(data.n * r * m, None)
+
+    def floor():
+        with threadpool_limits(blas, "blas"):
+            t0 = time.perf_counter()
+            for _ in range(k):
+                np.matmul(U, T.T, out=ZT)
+                np.matmul(ZT, T, out=dU)
+            return (time.perf_counter() - t0) / k
+
+    step, fl = np.inf, np.inf
+    for _ in range(repeat):
+        t0, _ = timed(lambda: train_reference_network(data, W0, steps=0, **kw))
+        tk, _ = timed(lambda: train_reference_network(data, W0, steps=k, **kw))
+        step = min(step, (tk - t0) / k)
+        fl = min(fl, floor())
+    return step, fl
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--skip-figure",
+        action="store_true",
+        help="skip block 3 (the whole figure; `bnbounds reproduce figure1 "
+        "--cifar-like --exact-only` times it too)",
+    )
+    args = ap.parse_args()
+    print(f"# CPU: {cpu_model()}")
+    print_machine(machine())
+    n = 1000
+    t, data = timed(lambda: datasets.cifar_like(n, 3072, rng=0))
+    print(f"cifar_like(1000, 3072): {t:.2f} s; {load()}")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):  # as train_reference_network computes it
+        t, _ = timed(lambda: data.basis)
+    print(f"thin SVD of Xbar (once per data set, 1 thread): {t:.2f} s; {load()}")
+
+    print("\n## 1. linear max-margin (goal: < 3 s each)")
+    for icpt in (False, True):
+        linear_margin(data, intercept=icpt)  # warm
+        t, cpu, lm = timed_cpu(lambda icpt=icpt: linear_margin(data, intercept=icpt))
+        print(
+            f"  intercept={icpt!s:5}: {t:6.2f} s wall ({cpu:5.2f} s CPU)  gamma = "
+            f"{lm.value:.6g}  rel gap = "
+            f"{lm.rel_gap:.1e}  support = {lm.support.size}; {load()}"
+        )
+
+    print("\n## 2. exact frozen-V margins of one cell (BN and no-BN)")
+    for m in (512, 1024) if args.quick else (512, 1024, 4096, 8192):
+        t_bn, c_bn, r = timed_cpu(
+            lambda m=m: bn_margin(data, m, rng=0, adam=False, move_V=False)
+        )
+        t_u, c_u, _u = timed_cpu(lambda m=m: unnormalized_margin(data, m, rng=0))
+        print(
+            f"  m = {m:>5}: BN {t_bn:6.2f} s wall ({c_bn:5.2f} s CPU; gamma_a = "
+            f"{r.gamma_a:.5f}, gamma_c = {r.gamma_c:.2e}), no-BN {t_u:6.2f} s wall "
+            f"({c_u:5.2f} s CPU); {load()}"
+        )
+
+    if not args.skip_figure:
+        print("\n## 3. the whole exact frozen-V Figure 1 (goal: < 120 s)")
+        widths = default_widths(n)[:3] if args.quick else default_widths(n)
+        seeds = (0, 1) if args.quick else (0, 1, 2, 3, 4)
+        before = load()
+        c0 = time.process_time()
+        t, res = timed(
+            lambda: run_figure1(data, widths, seeds, adam=False, move_V=False)
+        )
+        cpu = time.process_time() - c0  # CPU seconds of all threads: the idle cost
+        print(f"  widths {widths} x {len(seeds)} seeds: {t:.1f} s wall, {cpu:.1f} s "
+              f"CPU; before {before}, after {load()}")  # fmt: skip
+        for s in res.summary:
+            print(
+                f"    m = {s['m']:>5}: {s['separable_seeds']}/{s['seeds']} separable, "
+                f"gamma = {s['gamma_mean']:.5f} +- {s['gamma_2se']:.5f}, "
+                f"{s['seconds_mean']:.2f} s a cell"
+            )
+
+    print("\n## 4. moving-V reference-network step vs its GEMM floor (goal: <= 1.2)")
+    for m in (256, 1024) if args.quick else (512, 1024, 4096):
+        k = 3 if m >= 4096 else 5
+        step, fl = step_ratio(data, m, k, 2 if args.quick else 3)
+        print(
+            f"  m = {m:>5}, n = {n}, r = {data.rank}: step {step * 1e3:8.1f} ms, "
+            f"floor {fl * 1e3:8.1f} ms, ratio {step / fl:5.2f}; 10^4 steps = "
+            f"{step * 1e4 / 60:.1f} min; {load()}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
