@@ -69,6 +69,14 @@ def test_pass_units_from_l1(l1d, units):
     assert _cpu.pass_units(l1d) == units
 
 
+def test_pass_chunk_only_inside_l2():
+    units = 2 * _cpu.PASS_UNITS
+    assert _cpu.pass_chunk(units, 10, l2=units * 10 * 8) == _cpu.PASS_UNITS
+    assert _cpu.pass_chunk(units, 10, l2=units * 10 * 8 - 1) == 0  # out of L2
+    assert _cpu.pass_chunk(units, 10, l2=0) == 0  # L2 unknown
+    assert _cpu.pass_chunk(_cpu.PASS_UNITS, 10, l2=1 << 30) == 0  # one chunk anyway
+
+
 def test_vector_bits_from_features():
     assert _cpu.vector_bits(("avx", "avx2", "avx512f")) == 512
     assert _cpu.vector_bits(("avx", "avx2")) == 256
