@@ -61,6 +61,7 @@ import numpy as np
 
 from . import _config
 from ._io import atomic_write, atomic_write_text
+from ._progress import tick
 from ._validation import BNBoundsValueError
 
 __all__ = [
@@ -1019,7 +1020,7 @@ def run_sweep(
     scheduler: str | None = None,
     workers: int | None = None,
     format: str | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[..., None] | None = None,
     connect_timeout: float = 30.0,
     **options: Any,
 ) -> SweepResult:
@@ -1039,8 +1040,10 @@ def run_sweep(
     format : {"parquet", "csv"}, optional
         Table format; default Parquet when pyarrow is installed, else CSV.
     progress : callable, optional
-        ``progress(done, total, label)`` after the store is read (label
-        ``"resumed"``) and after every finished cell.
+        The project's progress protocol (:mod:`bnbounds._progress`):
+        ``progress("resumed", skipped)`` once for the cells found finished (if
+        any), then ``progress(label)`` after every cell this call finishes. The
+        total is ``len(cells_of(experiment, **options))``.
     connect_timeout : float
         Seconds to wait for an existing scheduler.
     **options
@@ -1093,20 +1096,16 @@ def run_sweep(
     ]
     todo = [i for i, r in enumerate(records) if r is None]
     skipped = len(grid) - len(todo)
-    done = skipped
-    if progress is not None:
-        progress(done, len(grid), "resumed")
+    if skipped:
+        tick(progress, "resumed", skipped)
     failures: list[str] = []
     cell_seconds: list[float] = []
 
     def finish(i: int, rec: dict) -> None:
-        nonlocal done
         atomic_write_text(files[i], json.dumps(rec, sort_keys=True) + "\n")
         records[i] = rec
         cell_seconds.append(float(rec["seconds"]))
-        done += 1
-        if progress is not None:
-            progress(done, len(grid), _label(grid[i]))
+        tick(progress, _label(grid[i]))
 
     t_cells = time.perf_counter()
     if not todo:

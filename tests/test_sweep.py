@@ -147,8 +147,19 @@ def test_inline_sweep_writes_tidy_tables_and_skips_finished_cells(
     cells = sorted(Path(res.out, "cells").glob("*.json"))
     assert len(cells) == 7
     cells[0].unlink()
-    third = run_sweep("dyadic", out=res.out, scheduler="inline", **DYADIC)
+    calls = []
+    third = run_sweep(
+        "dyadic",
+        out=res.out,
+        scheduler="inline",
+        progress=lambda *a: calls.append(a),
+        **DYADIC,
+    )
     assert (third.ran, third.skipped) == (1, 6)
+    # the project's progress protocol: the resumed cells at once, then one a cell
+    assert calls[0] == ("resumed", 6)
+    assert len(calls) == 2
+    assert calls[1][0].startswith("part=")
     assert _tables(third) == before
 
     # CSV tables carry the same values
@@ -428,7 +439,7 @@ def test_the_environment_of_the_sweep_process_is_restored(monkeypatch):
 def test_a_killed_sweep_resumes_and_gives_the_uninterrupted_table(tmp_path):
     import psutil
 
-    opts = {"claims": ("C.2-a",), "draws": 300, "blocks": 12}
+    opts = {"claims": ("C.2-a",), "draws": 300, "blocks": 6}
     total = len(cells_of("frequency", **opts))
     out = tmp_path / "killed"
     cmd = [
@@ -440,7 +451,7 @@ def test_a_killed_sweep_resumes_and_gives_the_uninterrupted_table(tmp_path):
         "--draws",
         "300",
         "--blocks",
-        "12",
+        "6",
         "--workers",
         "1",
         "--out",
@@ -481,3 +492,29 @@ def test_importing_bnbounds_and_the_sweep_module_loads_no_dask():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_sweep_keeps_its_cells_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "int"
+    opts = {"claims": ("C.2-a",), "draws": 300, "blocks": 12}
+    cmd = ["bnbounds", "sweep", "frequency", "--claims", "C.2-a", "--draws", "300",
+           "--blocks", "12", "--scheduler", "inline", "--out", str(out)]  # fmt: skip
+    proc = _spawn(cmd, tmp_path / "sweep.log")
+    try:
+        t0 = time.monotonic()
+        while len(list((out / "cells").glob("*.json"))) < 2:
+            assert proc.poll() is None, (tmp_path / "sweep.log").read_text()
+            assert time.monotonic() - t0 < START_TIMEOUT, "no cell finished"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGINT)
+        code = proc.wait(timeout=30)
+    finally:
+        _stop(proc)
+    log = (tmp_path / "sweep.log").read_text()
+    assert code == 130, log
+    assert "run the same command again to resume" in log
+    assert "Traceback" not in log
+    finished = len(list((out / "cells").glob("*.json")))
+    assert 2 <= finished < len(cells_of("frequency", **opts))
+    assert not (out / "frequency.parquet").exists()  # tables only when all are done

@@ -73,17 +73,7 @@ __all__ = [
     "specs",
 ]
 
-try:  # h11a's vocabulary, when it exists
-    from .verdicts import VERDICTS  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until bnbounds/audit/verdicts.py lands
-    VERDICTS = (
-        "proved",
-        "fails",
-        "holds-numerically",
-        "false-as-stated",
-        "needs-hypothesis",
-        "not-determined",
-    )
+from .verdicts import STEP_VERDICTS as VERDICTS  # the audit's one vocabulary
 
 #: Failure parameter delta of every bound evaluated here (1 - 20 delta = 0.8).
 DELTA = 0.01

@@ -26,7 +26,12 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     obj : Any
         A JSON-ready object.
     """
-    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=False) + "\n")
+    atomic_write_text(path, dumps(obj))
+
+
+def dumps(obj: Any) -> str:
+    """The text :func:`write_json` writes (for a command that writes a set of files)."""
+    return json.dumps(obj, indent=1, sort_keys=False) + "\n"
 
 
 def stored(directory: str | os.PathLike | None = None) -> Iterator[tuple[Path, dict]]:

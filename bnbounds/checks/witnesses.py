@@ -10,11 +10,11 @@ the Clopper-Pearson interval. The documented witnesses ship in
 from __future__ import annotations
 
 from ._common import Sample
-from ._store import PACKAGE_DIR, known_claims, stored, write_json
+from ._store import PACKAGE_DIR, dumps, known_claims, stored, write_json
 from .catalog import CLAIMS
 from .runner import frequency_experiment
 
-__all__ = ["PACKAGE_DIR", "known_claims", "replay", "stored", "write_json"]
+__all__ = ["PACKAGE_DIR", "dumps", "known_claims", "replay", "stored", "write_json"]
 
 
 def replay(witness: dict) -> dict:

@@ -25,6 +25,9 @@ import json
 import sys
 from typing import Any
 
+from ._args import integer
+from ._help import HelpFormatter, epilog
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -35,10 +38,30 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Proposition 1.1 (Appendix G): symbolic verdicts, an adversarial search, "
             "certified witnesses, repairs, and the mechanism checks (training runs)."
         ),
+        epilog=epilog(
+            {0: "the audit ran (whatever the verdicts)"},
+            "bnbounds audit --theorem 2.1 --json audit.json --html audit.html",
+        ),
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("--theorem", choices=("2.1", "2.2", "1.1", "all"), default="all")
-    p.add_argument("--profile", choices=("quick", "thorough"), default="quick")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--theorem",
+        choices=("2.1", "2.2", "1.1", "all"),
+        default="all",
+        help="which theorem to audit (2.1: SGD, 2.2: GD, 1.1: Proposition 1.1)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("quick", "thorough"),
+        default="quick",
+        help="search effort and mechanism-run ladder (thorough: minutes)",
+    )
+    p.add_argument(
+        "--seed",
+        type=integer("--seed", 0),
+        default=0,
+        help="seed of the numeric search and the mechanism runs",
+    )
     p.add_argument(
         "--step", default=None, help="audit only this step id (e.g. E.5/eq51-term1)"
     )
@@ -60,7 +83,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--cifar-dir", default=None, help="CIFAR-10 directory for the applicability map"
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--no-progress",
+        "--quiet",
+        action="store_true",
+        help="draw no progress bar (none is drawn when stderr is not a terminal)",
+    )
     p.set_defaults(func=run)
     return p
 

@@ -250,13 +250,15 @@ def run(args: argparse.Namespace) -> int:
         )
     results = list(report.results)
     _render(results, report.elapsed, args.profile, out)
+    # one set: witnesses, JSON, JUnit (rescued together if the disk refuses)
+    reports = OutputSet()
     if args.witness_dir:
         for r in results:
             if r.witness is not None and not r.known:
-                witnesses.write_json(
-                    os.path.join(args.witness_dir, f"{r.claim}.json"), r.witness
+                reports.add(
+                    os.path.join(args.witness_dir, f"{r.claim}.json"),
+                    witnesses.dumps(r.witness),
                 )
-    reports = OutputSet()
     if args.json_out:
         reports.add(args.json_out, _ui.dumps(report.to_dict()) + "\n")
     if args.junit:

@@ -2,16 +2,14 @@
 
 A thin layer over :func:`bnbounds.sweep.run_sweep`: the experiment's options become
 ``--flags`` (their defaults and checks live in ``bnbounds.sweep.EXPERIMENTS``), a
-progress bar over cells goes to stderr, a short summary to stdout.
+progress bar over cells goes to stderr (:class:`bnbounds._progress.Bar`: on a
+terminal only), a short summary to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,65 +102,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "--list", action="store_true", help="print the grid (cells, seeds) and exit"
         )
         q.add_argument("--json", action="store_true", help="print the result as JSON")
+        q.add_argument(
+            "--quiet",
+            "--no-progress",
+            dest="quiet",
+            action="store_true",
+            help="no progress bar",
+        )
         q.set_defaults(func=run, _options=tuple(exp.options))
     return p
-
-
-class _Bar:
-    """A rich progress bar over cells on stderr (plain lines if rich is missing)."""
-
-    def __init__(self, title: str) -> None:
-        self.title = title
-        self.task = None
-        self.t0 = time.monotonic()
-        try:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-        except ImportError:  # pragma: no cover - rich is in the sweep extra
-            self.progress = None
-            return
-        self.progress = Progress(
-            TextColumn(f"{title}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.description}"),
-            console=Console(stderr=True),
-            transient=False,
-        )
-
-    def __enter__(self) -> _Bar:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if self.progress is None:
-            dt = time.monotonic() - self.t0
-            print(f"{self.title} {done}/{total} {label} ({dt:.1f} s)", file=sys.stderr)
-            return
-        if self.task is None:
-            self.task = self.progress.add_task(label, total=total, completed=done)
-        else:
-            self.progress.update(self.task, completed=done, description=label)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.4g}"
-    return str(v)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,37 +136,56 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a file; expected a directory")
     check_output(out / "cells" / "cell.json", what="--out")  # before any work
-    with _Bar(args.experiment) as bar:
-        res = run_sweep(
-            args.experiment,
-            out=out,
-            scheduler=args.scheduler,
-            workers=args.workers,
-            format=args.format,
-            progress=bar,
-            **options,
+    from .._progress import Bar
+
+    total = len(cells_of(args.experiment, **options))
+    try:
+        with Bar(total, f"sweep {args.experiment}", quiet=args.quiet) as bar:
+            res = run_sweep(
+                args.experiment,
+                out=out,
+                scheduler=args.scheduler,
+                workers=args.workers,
+                format=args.format,
+                progress=bar,
+                **options,
+            )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the finished cells are stored
+        done = len(list((out / "cells").glob("*.json")))
+        print(
+            f"bnbounds sweep: stopped; {done} finished cell(s) are stored in "
+            f"{out / 'cells'}: run the same command again to resume",
+            file=sys.stderr,
         )
+        raise
+    from . import _ui
+
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        _ui.dump_json(res.to_dict())
         return 0
+    out_ = _ui.Output()
     where = {"inline": "in this process", "local": "on a local cluster"}.get(
         res.scheduler, f"on the scheduler at {res.scheduler}"
     )
-    print(
+    out_.wrapped(
         f"{res.experiment}: {res.cells} cells ({res.ran} run, {res.skipped} already "
         f"done) {where}"
         + (f" with {res.workers} worker(s)" if res.ran else "")
         + f" in {res.seconds:.1f} s"
     )
     for name, path in res.tables.items():
-        print(f"  {name}: {path}")
+        out_.line(f"  {name}: {path}")
     summary = {"frequency": "frequency_summary", "checks": "checks_summary"}.get(
         res.experiment
     )
     if summary in res.tables:
         rows = read_table(res.tables[summary])
+        short = {"claimed_failure_probability": "claimed p", "hypotheses_met": "met"}
         cols = [c for c in rows[0] if c not in ("config_json", "source")]
-        print("  " + " ".join(f"{c:>12}" for c in cols))
-        for r in rows:
-            print("  " + " ".join(f"{_fmt(r[c]):>12}" for c in cols))
+        out_.table(
+            [short.get(c, c) for c in cols],
+            [[r[c] for c in cols] for r in rows],
+            title=summary,
+            indent=2,
+        )
     return 0
