@@ -272,6 +272,7 @@ def choices() -> dict[str, object]:
         "llvm_cpu": _NAME,
         "vector_bits": VECTOR_BITS,
         "l1d_bytes": L1D,
+        "l2_bytes": L2,
         "pass_units": PASS_UNITS,
         "pass_rows": 6,
         "fused_multiply_add": HAS_FMA and not _config.JIT_DISABLED,
