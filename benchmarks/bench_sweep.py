@@ -13,7 +13,10 @@ and the whole call (cluster start-up included); the speed-up is 1-worker time ov
 2-worker time, within the same round. ``busy`` is the summed wall time of the cells
 over the cell phase (how many workers were computing on average: at most the worker
 count); ``cell mean s`` rising from 1 to 2 workers measures how much the cells slowed
-each other (or were slowed by other processes on the machine). The machine is
+each other (or were slowed by other processes on the machine); ``cell cpu s`` (the
+worker's CPU time over a cell) and ``cores`` (summed CPU time over the cell phase: the
+cores the cells actually got) tell the two apart: a cell that waits for a CPU keeps
+its CPU time and only its wall time grows. The machine is
 shared: the CPU model and the load average before and after each run are printed
 with the figures.
 
@@ -74,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'round':>5} {'workers':>7} {'cells s':>8} {'total s':>8} "
-        f"{'cell mean s':>11} {'busy':>5} {'load before':>17} {'load after':>17}"
+        f"{'cell mean s':>11} {'cell cpu s':>10} {'busy':>5} {'cores':>5} "
+        f"{'load before':>17} {'load after':>17}"
     )
     cell_ratio, total_ratio = [], []
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
@@ -91,9 +95,12 @@ def main(argv: list[str] | None = None) -> int:
                 mean_cell = statistics.fmean(res.cell_seconds)
                 # workers busy on average: summed cell times over the cell phase
                 busy = sum(res.cell_seconds) / res.seconds_cells
+                # cores the cells got: their CPU time over the cell phase
+                cores = sum(res.cell_cpu_seconds) / res.seconds_cells
+                cpu_cell = statistics.fmean(res.cell_cpu_seconds)
                 print(
                     f"{r:>5} {w:>7} {res.seconds_cells:>8.2f} {res.seconds:>8.2f} "
-                    f"{mean_cell:>11.2f} {busy:>5.2f} "
+                    f"{mean_cell:>11.2f} {cpu_cell:>10.2f} {busy:>5.2f} {cores:>5.2f} "
                     f"{' '.join(f'{v:.2f}' for v in before):>17} "
                     f"{' '.join(f'{v:.2f}' for v in after):>17}"
                 )

@@ -693,7 +693,7 @@ def _run_cell(
 ) -> dict[str, Any]:
     """Run one cell (on a worker or inline); returns what the cell file holds."""
     exp = EXPERIMENTS[experiment]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with _one_thread():
         tables = exp.run(key, seed, options)
     return {
@@ -703,6 +703,8 @@ def _run_cell(
         "seed": seed,
         "tables": {name: [_jsonable(r) for r in rows] for name, rows in tables.items()},
         "seconds": time.perf_counter() - t0,
+        # CPU time of the worker process over the cell (its other threads too)
+        "cpu_seconds": time.process_time() - c0,
         "pid": os.getpid(),
     }
 
@@ -861,6 +863,7 @@ class SweepResult:
     seconds: float
     seconds_cells: float
     cell_seconds: tuple[float, ...] = field(default=(), repr=False)
+    cell_cpu_seconds: tuple[float, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1100,11 +1103,13 @@ def run_sweep(
         tick(progress, "resumed", skipped)
     failures: list[str] = []
     cell_seconds: list[float] = []
+    cell_cpu: list[float] = []
 
     def finish(i: int, rec: dict) -> None:
         atomic_write_text(files[i], json.dumps(rec, sort_keys=True) + "\n")
         records[i] = rec
         cell_seconds.append(float(rec["seconds"]))
+        cell_cpu.append(float(rec.get("cpu_seconds", math.nan)))
         tick(progress, _label(grid[i]))
 
     t_cells = time.perf_counter()
@@ -1206,6 +1211,7 @@ def run_sweep(
         time.perf_counter() - t_start,
         seconds_cells,
         tuple(cell_seconds),
+        tuple(cell_cpu),
     )
 
 
