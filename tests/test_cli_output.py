@@ -55,6 +55,10 @@ def outputs(tmp_path_factory):
         "train", "--data", "dyadic", "--d", "4", "--m", "16", "--steps", "40",
         "--out", str(tmp / "run"), "--no-plot", "--quiet",
     ]  # fmt: skip
+    runs["reproduce-figure1"] = [
+        "reproduce", "figure1", "--widths", "64,128", "--seeds", "2", "--steps", "5",
+        "--exact-only", "--out", str(tmp / "f1"), "--quiet",
+    ]  # fmt: skip
     runs["reproduce-dyadic"] = [
         "reproduce", "dyadic", "--ds", "4", "--ms", "64", "--seeds", "2",
         "--samples", "2000", "--out", str(tmp / "dy"), "--quiet",
@@ -70,7 +74,7 @@ def outputs(tmp_path_factory):
 
 
 def _names():
-    return [*RUNS, "train", "reproduce-dyadic"]
+    return [*RUNS, "train", "reproduce-figure1", "reproduce-dyadic"]
 
 
 @pytest.mark.parametrize("name", _names())
@@ -145,8 +149,6 @@ def test_every_option_has_help(parser):
     ids=lambda p: p.prog,
 )
 def test_help_ends_with_exit_codes_and_an_example(parser):
-    if parser.prog == "bnbounds sweep" or parser.prog.startswith("bnbounds sweep "):
-        pytest.skip("bnbounds sweep formats its own help (commands/sweep.py)")
     text = parser.format_help()
     assert "exit codes:" in text
     assert re.search(r"examples?:\n  bnbounds ", text), text[-300:]

@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import _args
+from ._help import HelpFormatter, epilog
+
+EXIT_CODES = {0: "every cell ran and the tables were written"}
+EXAMPLE = "bnbounds sweep dyadic --workers 2 --out sweep_dyadic"
 
 
 def _flag(name: str) -> str:
@@ -53,10 +57,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "Finished cells are stored in OUT/cells and skipped on a rerun; the "
             "tables are written to OUT when every cell is done."
         ),
+        epilog=epilog(EXIT_CODES, EXAMPLE),
+        formatter_class=HelpFormatter,
     )
     ex = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
     for exp in EXPERIMENTS.values():
-        q = ex.add_parser(exp.name, help=exp.what, description=exp.what)
+        q = ex.add_parser(
+            exp.name,
+            help=exp.what,
+            description=exp.what,
+            epilog=epilog(EXIT_CODES, EXAMPLE.replace("dyadic", exp.name)),
+            formatter_class=HelpFormatter,
+        )
         for name, (default, _) in exp.options.items():
             if isinstance(default, bool):
                 q.add_argument(
