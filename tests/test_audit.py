@@ -20,7 +20,13 @@ from bnbounds.audit.certify import certify_sign
 from bnbounds.audit.run import audit, audit_chain
 from bnbounds.audit.steps import audit_step
 from bnbounds.constants import symbols as S
-from bnbounds.constants.proofs import PROOF_STEPS, THEOREM_CHAINS, ProofStep, Var
+from bnbounds.constants.proofs import (
+    PROOF_STEPS,
+    REPAIRS,
+    THEOREM_CHAINS,
+    ProofStep,
+    Var,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,6 +111,7 @@ EXPECTED = {
 #: Steps that apply a bound proved over other objects (the objects check).
 EXPECTED_OBJECTS = {
     "E.5/eq42/objects",
+    "E.5/eq51-term1/objects",
     "E.5/eq49/objects",
     "E.5/perceptron/objects",
     "F.4/class-membership/objects",
@@ -133,15 +140,34 @@ def test_theorem_statuses(report):
     assert report.theorem("1.1").status == "proved"
     for th in ("2.1", "2.2"):
         tv = report.theorem(th)
-        assert tv.status == "not-proved"
         assert tv.first_failing
         assert set(tv.first_failing) <= set(tv.failing)
-    # the repaired SGD chain fixes the algebra; what remains is the objects finding
-    # and Lemma D.2's need of a bound on ln(5n/delta)
+    # Theorem 2.1: every step of the repaired chain is proved symbolically (step size
+    # solved from eq. (51), the lost factors restored, SGD on the training set)
     t21 = report.theorem("2.1")
-    assert "E.5/eq51-term1" not in t21.still_failing
-    assert t21.after_repairs["E.5/eq51-term1"] == "holds-numerically"
-    assert "E.5/perceptron/objects" in t21.still_failing
+    assert t21.status == "proved-after-repairs"
+    assert set(t21.after_repairs.values()) == {"proved"}
+    assert "E.5/step-size" in {rp["id"] for rp in t21.repairs}
+    # without the hypothesis on the SGD samples the objects findings stay
+    _, tv = audit_chain(
+        "2.1",
+        repairs=tuple(
+            r
+            for r in REPAIRS
+            if r.theorem == "2.1" and r.id != "E.5/sgd-on-training-set"
+        ),
+    )
+    assert tv.status == "not-proved"
+    assert set(tv.still_failing) == {
+        "E.5/eq42/objects",
+        "E.5/eq51-term1/objects",
+        "E.5/eq49/objects",
+        "E.5/perceptron/objects",
+    }
+    # Theorem 2.2: no repair of the kinds tried closes the GD chain
+    t22 = report.theorem("2.2")
+    assert t22.status == "not-proved"
+    assert "F.4/final" in t22.still_failing
 
 
 @pytest.mark.slow
@@ -333,4 +359,21 @@ def test_a_failing_mechanism_check_overrides_a_passing_step():
     assert got["T/one"] == ("fails", "mechanism")
     assert got["T/two"] == ("proved", "constant")
     assert tv.first_failing == ("T/one",)
+    assert tv.status == "not-proved"
+
+
+def test_a_failing_mechanism_goes_stale_after_a_step_size_repair():
+    """The runs used the printed step size: after repairing it, their verdict is
+    not-determined (not silently 'proved')."""
+    chain = {k: PROOF_STEPS[k] for k in ("E.5/exit",)}
+    checks = (
+        {"id": "E.5/mech-first-step", "verdict": "fails", "depends_on": ["E.5/R-sum"]},
+    )
+    eta_fix = [r for r in REPAIRS if r.id == "E.5/step-size"]
+    results, tv = audit_chain(
+        "2.1", steps=chain, repairs=tuple(eta_fix), mechanisms=checks
+    )
+    assert results[0].verdict == "fails"
+    assert results[0].method == "mechanism"
+    assert tv.after_repairs["E.5/exit"] == "not-determined"
     assert tv.status == "not-proved"

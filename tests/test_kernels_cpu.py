@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from numba import njit
 
 from bnbounds import _config, datasets, init_params
 from bnbounds._kernels import _cpu
@@ -69,6 +70,14 @@ def test_pass_units_from_l1(l1d, units):
     assert _cpu.pass_units(l1d) == units
 
 
+def test_pass_chunk_only_inside_l2():
+    units = 2 * _cpu.PASS_UNITS
+    assert _cpu.pass_chunk(units, 10, l2=units * 10 * 8) == _cpu.PASS_UNITS
+    assert _cpu.pass_chunk(units, 10, l2=units * 10 * 8 - 1) == 0  # out of L2
+    assert _cpu.pass_chunk(units, 10, l2=0) == 0  # L2 unknown
+    assert _cpu.pass_chunk(_cpu.PASS_UNITS, 10, l2=1 << 30) == 0  # one chunk anyway
+
+
 def test_vector_bits_from_features():
     assert _cpu.vector_bits(("avx", "avx2", "avx512f")) == 512
     assert _cpu.vector_bits(("avx", "avx2")) == 256
@@ -81,7 +90,6 @@ def _fused(x, y, z):
 
 def test_mul_add_rounds_once_when_the_cpu_fuses():
     """x y + z with x y = 1 - 2^-60 exactly: one rounding keeps -2^-60, two lose it."""
-    from numba import njit
 
     x, y = 1.0 + 2.0**-30, 1.0 - 2.0**-30
     got = njit(_fused)(x, y, -1.0)
@@ -97,8 +105,10 @@ def test_pass_uses_the_detected_vector_width():
     m, r = 64, 12
     BT = ks.aligned_zeros((r, m))
     v = ks.aligned_zeros(m)
-    ks._pass_update(BT, v, v, np.ones(r), np.ones(r), np.ones(r), v.copy(), v.copy())
-    asm = "".join(ks._pass_rows.inspect_asm().values())
+    fresh = njit(ks._pass_rows.py_func)  # not from the on-disk cache: inspectable
+    one = np.ones(r)
+    fresh(BT, 0, v, v, one, one, one, v.copy(), v.copy())
+    asm = "".join(fresh.inspect_asm().values())
     regs = {512: "zmm", 256: "ymm", 128: "xmm"}
     assert re.search(regs[_cpu.VECTOR_BITS], asm)
 

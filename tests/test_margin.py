@@ -256,6 +256,21 @@ def test_reference_network_fast_path_equals_numpy_adam(train, eps):
     assert np.linalg.norm(D - D @ Wb @ Wb.T) <= 1e-12 * np.linalg.norm(D)
 
 
+def test_reference_network_blas_probe_leaves_the_iterates_unchanged(monkeypatch):
+    # force the timed choice of BLAS threads (normally above 2^28 multiply-adds):
+    # it reuses the loop's buffers, so the run must equal one pinned to one thread
+    from bnbounds.margin import reference
+
+    data = datasets.linearly_separable(50, 8, margin=0.05, rng=6)
+    W0 = init_params(24, 8, 1)
+    kw = {"radius": 0.02, "steps": reference._BLAS_PROBE_STEPS, "lr": 0.02}
+    pinned = train_reference_network(data, W0, threads=1, **kw)
+    monkeypatch.setattr(reference, "_BLAS_SERIAL_WORK", 0)
+    probed = train_reference_network(data, W0, **kw)
+    np.testing.assert_allclose(probed.V, pinned.V, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(probed.vec, pinned.vec, rtol=1e-9, atol=1e-13)
+
+
 def test_reference_network_lowers_the_risk():
     data = datasets.linearly_separable(60, 10, margin=0.05, rng=5)
     W0 = init_params(32, 10, 0)

@@ -751,14 +751,16 @@ def sgd_threads(m: int, r: int, nsteps: int, requested: int) -> int:
 
 def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1, chunk=None):
     """Run :func:`sgd_worker` on ``nthreads`` threads (this one and helpers),
-    the pass in chunks of ``chunk`` units (default :data:`_cpu.PASS_UNITS`,
-    sized from this CPU's L1; the result does not depend on it).
+    the pass in chunks of ``chunk`` units (default :func:`_cpu.pass_chunk`:
+    sized from this CPU's L1 when a block fits in L2, else whole rows; the
+    result does not depend on it).
 
     Returns what :func:`sgd_worker` returns (the same in every thread). A helper
     that fails to start, or raises, sets the abort word, which releases the
     others; that is reported as a RuntimeError (a bug, not a training fault).
     """
-    chunk = _cpu.PASS_UNITS if chunk is None else int(chunk)
+    if chunk is None:
+        chunk = _cpu.pass_chunk(st.BT.shape[2], st.BT.shape[1])
     if nthreads <= 1:
         return sgd_steps(st, data, idx, eta, eps, bn, org, track, acc, chunk)
     import threading

@@ -145,6 +145,15 @@ def _mech_flag(report: AuditReport) -> str:
     return "" if report.mechanism_status else " --no-mechanisms"
 
 
+def _applicability_text(app: dict) -> str:
+    """One line from :class:`bnbounds.audit.applicability.Applicability` (or its dict)."""
+    on = app.get("nonempty_on")
+    where = ("non-empty on " + ", ".join(on)) if on else "empty on every example"
+    if on is None:
+        where = str(app.get("status", "not-determined"))
+    return f"{where}. {app.get('finding', '')} {app.get('region', '')}".strip()
+
+
 def findings_markdown(report: AuditReport) -> str:
     """The README's findings block: one line per theorem, then each root finding."""
     lines = [
@@ -153,6 +162,13 @@ def findings_markdown(report: AuditReport) -> str:
     ]
     for t in report.theorems:
         lines.append(_theorem_line(t))
+        if t.status == "proved-after-repairs":
+            fixes = [
+                rp["description"]
+                for rp in t.repairs
+                if rp["kind"] in ("step-size", "statement")
+            ]
+            lines.append("  - corrected: " + "; ".join(fixes))
     lines.append("")
     seen = set()
     for t in report.theorems:
@@ -244,7 +260,8 @@ def markdown(report: AuditReport) -> str:
         if t.applicability:
             out += [
                 "",
-                f"Applicability: {t.applicability.get('status')}: {t.applicability.get('region')}",
+                "Applicability (is the width range non-empty?): "
+                + _applicability_text(t.applicability),
             ]
         out += ["", *_table(report, t.theorem), ""]
     return "\n".join(out) + "\n"
@@ -290,6 +307,10 @@ def html(report: AuditReport, *, figures: dict[str, str] | None = None) -> str:
         parts.append(
             f"<h2>{esc(NAMES.get(t.theorem, t.theorem))}: {esc(t.status)}</h2>"
         )
+        if t.applicability:
+            parts.append(
+                f"<p>Applicability: {esc(_applicability_text(t.applicability))}</p>"
+            )
         if t.repairs:
             parts.append(
                 "<p>Repairs:</p><ul>"

@@ -63,7 +63,7 @@ class TheoremVerdict:
     status : str
         ``"proved"``, ``"proved-after-repairs"`` or ``"not-proved"``.
     first_failing : tuple of str
-        Failing steps none of whose own dependencies fail (the root causes).
+        Failing steps none of whose direct dependencies fail.
     failing : tuple of str
     unproved : tuple of str
         Steps that only hold numerically or were not determined.
@@ -155,7 +155,9 @@ class AuditReport:
         }
 
 
-def _objects_findings(chain: Mapping[str, ProofStep], theorem: str) -> list[StepResult]:
+def _objects_findings(
+    chain: Mapping[str, ProofStep], theorem: str, implies: Mapping | None = None
+) -> list[StepResult]:
     """Steps that use a bound proved over other objects (see module docstring)."""
     out = []
     for st in chain.values():
@@ -163,7 +165,12 @@ def _objects_findings(chain: Mapping[str, ProofStep], theorem: str) -> list[Step
             continue
         for dep_id in st.depends_on:
             dep = chain.get(dep_id) or PROOF_STEPS.get(dep_id)
-            if dep is None or st.over in OVER_IMPLIES[dep.over]:
+            if dep is None:
+                continue
+            covered = set(OVER_IMPLIES[dep.over]) | set(
+                (implies or {}).get(dep.over, ())
+            )
+            if st.over in covered:
                 continue
             out.append(
                 StepResult(
@@ -189,18 +196,16 @@ def _objects_findings(chain: Mapping[str, ProofStep], theorem: str) -> list[Step
 def _roots(
     results: Mapping[str, StepResult], chain: Mapping[str, ProofStep]
 ) -> list[str]:
+    """Failing steps none of whose direct dependencies fail (the first failing steps)."""
     failing = {k for k, r in results.items() if r.verdict in FAILING}
-
-    def deps(k, seen):
-        for dd in chain[k].depends_on if k in chain else results[k].depends_on:
-            if dd in seen or dd == k:
-                continue
-            seen.add(dd)
-            if dd in chain or dd in results:
-                deps(dd, seen)
-        return seen
-
-    return [k for k in results if k in failing and not (deps(k, set()) - {k}) & failing]
+    out = []
+    for k in results:
+        if k not in failing:
+            continue
+        deps = chain[k].depends_on if k in chain else results[k].depends_on
+        if not (set(deps) - {k}) & failing:
+            out.append(k)
+    return out
 
 
 def _mechanisms(
@@ -327,7 +332,11 @@ def audit_chain(
                 rep_steps[sid] = rep_steps[sid].replace(**ch)
         choices.update(rp.choices)
     after = run(rep_steps, choices or None) if repairs else dict(results)
-    for f in _objects_findings(rep_steps, theorem):
+    implies: dict = {}
+    for rp in repairs:
+        for k, v in rp.implies.items():
+            implies[k] = (*implies.get(k, ()), *v)
+    for f in _objects_findings(rep_steps, theorem, implies):
         after[f.id] = f
     # a failing mechanism check is not repaired by algebra; but the runs used the
     # printed step size, so after a step-size repair their verdict is stale

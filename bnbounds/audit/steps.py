@@ -178,10 +178,63 @@ def _constraints(
             if bound is None:
                 continue
             b = sp.sympify(bound)
-            mono = _monomial(b / sym if side == "lo" else sym / b, names)
-            if mono is not None:
-                out.append((*mono, f"{v.name} {'>=' if side == 'lo' else '<='} {b}"))
+            # v >= Max(a, b) is v >= a and v >= b; v <= Min(a, b) likewise
+            parts = (
+                b.args
+                if (side == "lo" and isinstance(b, sp.Max))
+                or (side == "hi" and isinstance(b, sp.Min))
+                else (b,)
+            )
+            for part in parts:
+                mono = _monomial(part / sym if side == "lo" else sym / part, names)
+                if mono is not None:
+                    rel = ">=" if side == "lo" else "<="
+                    out.append((*mono, f"{v.name} {rel} {part}"))
     return out
+
+
+def _cancel_common(lhs, rhs):
+    """``lhs <= rhs`` with the terms both sides share removed."""
+    lt, rt = _terms(lhs), _terms(rhs)
+    common = [t for t in lt if t in rt]
+    for t in common:
+        lt.remove(t)
+        rt.remove(t)
+    return sp.Add(*lt), sp.Add(*rt)
+
+
+def _farkas(cons, names: list[str]) -> dict | None:
+    """Exact certificate that ``{log c_k + a_k . y <= 0}`` is empty: rational
+    ``lam >= 0`` with ``sum lam_k a_k = 0`` and ``sum lam_k log c_k > 0`` (arb)."""
+    from scipy.optimize import linprog
+
+    idx = {nm: i for i, nm in enumerate(names)}
+    k = len(cons)
+    A_eq = np.zeros((len(names) + 1, k))
+    for i, (_, ak, _) in enumerate(cons):
+        for nm, v in ak.items():
+            A_eq[idx[nm], i] = float(v)
+    A_eq[-1, :] = 1.0
+    b_eq = np.zeros(len(names) + 1)
+    b_eq[-1] = 1.0
+    logc = np.array([float(sp.log(c[0])) for c in cons])
+    res = linprog(-logc, A_eq=A_eq, b_eq=b_eq, bounds=[(0, None)] * k, method="highs")
+    if res.status != 0 or -res.fun <= 0:
+        return None
+    lam = [
+        sp.nsimplify(max(0.0, float(x)), rational=True, tolerance=1e-9) for x in res.x
+    ]
+    for nm in names:
+        if sum((lam[i] * cons[i][1].get(nm, 0) for i in range(k)), sp.Integer(0)) != 0:
+            return None
+    total = sum((lam[i] * sp.log(cons[i][0]) for i in range(k)), sp.Integer(0))
+    enc = certify_sign(total, {})
+    if enc.sign <= 0:
+        return None
+    return {
+        "multipliers": {cons[i][2]: str(lam[i]) for i in range(k) if lam[i] != 0},
+        "sum_lam_log_c": enc.value,
+    }
 
 
 def _lp_sup(mono: tuple[sp.Expr, dict], cons, names: list[str]) -> dict | None:
@@ -208,6 +261,9 @@ def _lp_sup(mono: tuple[sp.Expr, dict], cons, names: list[str]) -> dict | None:
     res = linprog(
         -obj, A_ub=A, b_ub=b, bounds=[(None, None)] * len(names), method="highs"
     )
+    if res.status == 2:  # infeasible: certify it exactly (Farkas) or give up
+        farkas = _farkas(cons, names)
+        return None if farkas is None else {"infeasible": farkas}
     if res.status != 0:
         return None
     lam = [
@@ -257,6 +313,13 @@ def _monotone_proof(diff, var, interval) -> dict | None:
 def _cases_prove(lhs, rhs, domain) -> dict | None:
     """:func:`_log_lp_prove`, with each ``Min``/``Max`` replaced by one argument at a
     time under the monomial constraints that make it the min/max."""
+    lhs, rhs = _cancel_common(lhs, rhs)
+    if lhs == 0 and (rhs == 0 or rhs.is_nonnegative):
+        return {
+            "cancelled": "every term of lhs appears in rhs; the rest of rhs is >= 0"
+        }
+    if lhs == 0 or rhs == 0:
+        return None
     import itertools
 
     atoms = sorted(
@@ -326,6 +389,11 @@ def _log_lp_prove(lhs, rhs, domain, extra=()) -> dict | None:
         sup = _lp_sup(mono, cons, names)
         if sup is None:
             return None
+        if "infeasible" in sup:  # the domain (this case) is empty: vacuous
+            return {
+                "empty_domain": sup["infeasible"],
+                "constraints_used": [c[2] for c in cons],
+            }
         total += sp.exp(sup["log_bound"])
         parts.append(
             {
@@ -336,7 +404,15 @@ def _log_lp_prove(lhs, rhs, domain, extra=()) -> dict | None:
         )
     enc = certify_sign(total - 1, {})
     if not (enc.sign < 0 or (enc.sign == 0 and enc.exact)):
-        return None
+        # a tight bound (sum of sups exactly 1, e.g. a step size solved from the step)
+        # leaves the ball around 0: decide exactly
+        if (
+            enc.sign == 0
+            and sp.simplify(sp.powsimp(sp.expand_log(total, force=True)) - 1) == 0
+        ):
+            enc = dataclasses.replace(enc, value="0 (exact, SymPy)", exact=True)
+        else:
+            return None
     return {
         "terms": parts,
         "sum_of_sups": enc.value,
@@ -357,7 +433,7 @@ def _log_lp_refute(lhs, rhs, domain) -> dict | None:
         if mono is None:
             return None
         sup = _lp_sup(mono, cons, names)
-        if sup is None:
+        if sup is None or "infeasible" in sup:
             return None
         total += sp.exp(sup["log_bound"])
         parts.append(

@@ -17,9 +17,6 @@ from typing import Any
 from . import _args
 from ._help import HelpFormatter, epilog
 
-EXIT_CODES = {0: "every cell ran and the tables were written"}
-EXAMPLE = "bnbounds sweep dyadic --workers 2 --out sweep_dyadic"
-
 
 def _flag(name: str) -> str:
     return "--" + name.lower().replace("_", "-")
@@ -44,6 +41,24 @@ def _parser(flag: str, default: Any) -> Callable[[str], Any]:
     return str
 
 
+#: Exit codes of ``bnbounds sweep`` (besides the common ones).
+EXIT_CODES: dict[int, str] = {
+    0: "every cell done, the tables written",
+    2: "bad input (named), an --out of another grid, no scheduler, failed cells",
+    130: "interrupted (Ctrl-C; 143: SIGTERM): finished cells are kept, rerun resumes",
+}
+
+#: One example per experiment, for ``--help``.
+EXAMPLES: dict[str, str] = {
+    "figure1": "bnbounds sweep figure1 --widths 64,128,256 --seeds 5 --workers 2",
+    "rates": "bnbounds sweep rates --widths 256,1024 --seeds 3",
+    "dyadic": "bnbounds sweep dyadic --ds 4,8,16 --ms 256,1024 --seeds 10",
+    "checks": "bnbounds sweep checks --profile thorough --chunks 4",
+    "frequency": "bnbounds sweep frequency --draws 2000 --blocks 8 "
+    "--scheduler tcp://10.0.0.5:8786",
+}
+
+
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from ..sweep import EXPERIMENTS
 
@@ -57,8 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "Finished cells are stored in OUT/cells and skipped on a rerun; the "
             "tables are written to OUT when every cell is done."
         ),
-        epilog=epilog(EXIT_CODES, EXAMPLE),
         formatter_class=HelpFormatter,
+        epilog=epilog(EXIT_CODES, [EXAMPLES["figure1"], EXAMPLES["frequency"]]),
     )
     ex = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
     for exp in EXPERIMENTS.values():
@@ -66,8 +81,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             exp.name,
             help=exp.what,
             description=exp.what,
-            epilog=epilog(EXIT_CODES, EXAMPLE.replace("dyadic", exp.name)),
             formatter_class=HelpFormatter,
+            epilog=epilog(EXIT_CODES, EXAMPLES[exp.name]),
         )
         for name, (default, _) in exp.options.items():
             if isinstance(default, bool):
@@ -76,7 +91,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     dest=name,
                     action=argparse.BooleanOptionalAction,
                     default=None,
-                    help=f"(default {default})",
+                    help=f"(default: {default})",
                 )
             else:
                 q.add_argument(
@@ -85,7 +100,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     type=_parser(_flag(name), default),
                     default=None,
                     metavar="VALUE",
-                    help=f"(default {_show(default)})",
+                    help=f"(default: {_show(default)})",
                 )
         q.add_argument(
             "--out",

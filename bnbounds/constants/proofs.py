@@ -138,9 +138,11 @@ class Var:
 
     @property
     def symbol(self) -> sp.Symbol:
+        """The SymPy symbol of this variable."""
         return _SYM[self.name]
 
     def to_dict(self) -> dict:
+        """JSON-ready dict (expressions as strings)."""
         return {
             "name": self.name,
             "lo": None if self.lo is None else str(self.lo),
@@ -248,6 +250,7 @@ class ProofStep:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """JSON-ready dict (expressions as strings)."""
         return {
             "id": self.id,
             "source": self.source,
@@ -286,8 +289,12 @@ class Repair:
     fixes: tuple[str, ...]
     steps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     choices: Mapping[sp.Symbol, Any] = field(default_factory=dict)
+    #: Extra implications between objects (keys of :data:`OVER`) the repair's
+    #: hypothesis grants, e.g. ``{"train-each": ("sgd-sample", "sgd-sum")}``.
+    implies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """JSON-ready dict (expressions as strings)."""
         return {
             "id": self.id,
             "theorem": self.theorem,
@@ -298,6 +305,7 @@ class Repair:
                 k: {f: str(v) for f, v in ch.items()} for k, ch in self.steps.items()
             },
             "choices": {str(k): str(v) for k, v in self.choices.items()},
+            "implies": {k: list(v) for k, v in self.implies.items()},
         }
 
 
@@ -348,6 +356,7 @@ _E0 = Var("eps_N", None, None, span=3)  # Lemma D.2: eps_N > 0
 _E1 = Var("eps_N", 1, None, span=3)  # "without loss of generality eps_N >= 1"
 _G = Var("gamma", None, GAMMA_MAX, span=10)
 _L = Var("L", sp.log(5), None, span=14)
+_L8 = Var("L", sp.log(5), sp.Integer(10) ** 8)  # the repair "ln(5nt/delta) <= 10^8"
 _M = Var("m", M_MIN_L, None, span=60)
 _R_D2 = Var(
     "R", None, R_MAX, span=6
@@ -943,7 +952,7 @@ def _steps() -> dict[str, ProofStep]:
                 theorems=th,
                 lemma=lem,
                 choices=thm,
-                depends_on=(f"{lem}/eq{eqs[2]}", f"{lem}/perceptron"),
+                depends_on=("E.1-U" if thm == "2.1" else "F.3-U", f"{lem}/perceptron"),
                 hypotheses=H_THM,
                 over="sgd-sum" if thm == "2.1" else "train-mean",
                 bounds="eta^2 2^11 eps^4 m sum_{s<tau} |l'_s| / ||U_tau - U_0|| (the U part of term (B))",
@@ -1516,7 +1525,7 @@ def _repairs() -> tuple[Repair, ...]:
                 f"{lem}/step-size",
                 thm,
                 "step-size",
-                f"eta = min(1/(28 eps_N gamma^(2/3) m^(1/3)), gamma^(4/3)/(2^13 216 eps_N^5 m^(1/3))) (solved from eq. ({eqs[1]})'s first term)",
+                f"eta = min(1/(28 eps_N gamma^(2/3) m^(1/3)), gamma^(4/3)/(2^13 sqrt(2) 216 eps_N^5 m^(1/3))) (solved from eq. ({eqs[1]})'s first term)",
                 (f"{lem}/eq{eqs[1]}-term1",),
                 choices={eta: eta_fix},
             ),
@@ -1623,6 +1632,17 @@ def _repairs() -> tuple[Repair, ...]:
                     },
                 },
             ),
+            Repair(
+                f"{lem}/log-bound",
+                thm,
+                "hypothesis",
+                "add the hypothesis ln(5nt/delta) <= 10^8: Lemma D.2's 4 eps_N ln(n/delta) <= R gamma sqrt(m)/32 fails for ln(5n/delta) beyond ~4e12 eps_N^2 even on Lemma D.3's range",
+                ("D.2/final", "D.3/uses-D.2"),
+                steps={
+                    sid: {"domain": (_E1, _G, _L8, _M, _R_D3)}
+                    for sid in ("D.2/final", "D.3/uses-D.2")
+                },
+            ),
         ]
     for thm, lem, eqs in (("2.1", "E.5", ("49", "51")), ("2.2", "F.4", ("65", "67"))):
         s2 = sp.sqrt(2)
@@ -1649,6 +1669,19 @@ def _repairs() -> tuple[Repair, ...]:
             )
         )
     out += [
+        Repair(
+            "E.5/sgd-on-training-set",
+            "2.1",
+            "hypothesis",
+            "SGD draws its samples i.i.d. from the uniform distribution on the n training points (so Lemmas D.3 and E.1, proved for those points, hold at every sample); the test error is then the error on that distribution, i.e. on the training set",
+            (
+                "E.5/eq42/objects",
+                "E.5/eq49/objects",
+                "E.5/eq51-term1/objects",
+                "E.5/perceptron/objects",
+            ),
+            implies={"train-each": ("sgd-sample", "sgd-sum")},
+        ),
         Repair(
             "E.5/indicator",
             "2.1",

@@ -233,7 +233,8 @@ def linear_margin(
     with a free bias (:func:`_linear_margin_intercept`); both cases report the
     margin *achieved* by the returned (w, b) and a weak-duality bound (``gap``).
     Tested against an angle scan (d = 2), the closed form of Proposition
-    1.1, exact rational KKT (:func:`bnbounds.margin.linear.linear_margin_exact`) and scikit-learn's libsvm.
+    1.1, exact rational KKT (:func:`bnbounds.margin.linear.linear_margin_exact`)
+    and scikit-learn's libsvm.
     """
     X, y = _as_points(data, center)
     Z = X * y[:, None]

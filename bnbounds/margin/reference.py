@@ -223,11 +223,12 @@ def bn_margin(
        frozen, V frozen; c-network: a frozen; C acts through ``d_c f``) and normalised.
     2. V allowed to move: the a-network (a and V trainable, c = 1 frozen) and the
        c-network (c and V trainable, a frozen) are trained with Adam
-       (:func:`bnbounds.margin.reference.train_reference_network`, in the eigenbasis of Sigma), V' projected
-       after every step onto ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's
-       displacement condition); at each V' reached, a_vec and C_vec are
-       re-optimised exactly and the better V' is taken. The moved tuple is kept
-       only if its gamma is no smaller, so ``Delta_V <= gamma / 32`` holds.
+       (:func:`bnbounds.margin.reference.train_reference_network`, in the
+       eigenbasis of Sigma), V' projected after every step onto
+       ``Delta_V <= gamma_frozen / 32`` (Assumption 1.2's displacement condition);
+       at each V' reached, a_vec and C_vec are re-optimised exactly and the better
+       V' is taken. The moved tuple is kept only if its gamma is no smaller, so
+       ``Delta_V <= gamma / 32`` holds.
 
     Both margins of the final tuple are evaluated at the *same* V' (Assumption 1.2
     asks for one tuple ``(a_j, c_j, v_j)``).
@@ -402,10 +403,35 @@ _ADAM_B1, _ADAM_B2, _ADAM_TINY = 0.9, 0.999, 1e-12
 _BLAS_SERIAL_WORK = 1 << 28
 
 
+#: Runs of at least this many steps time the loop's GEMM pair on one BLAS thread
+#: and on BLAS's own setting (twice each, alternating) and keep the faster: on the
+#: shared machine one thread was 4x faster at n = r = 1000, m = 512 under load ~8
+#: (37 vs 168 ms a pair), while idle cores give two threads the edge.
+_BLAS_PROBE_STEPS = 50
+
+
 def _blas_threads(work: int, threads: int | None) -> int | None:
     if threads is not None:
         return max(1, int(threads))
     return 1 if work < _BLAS_SERIAL_WORK else None
+
+
+def _probe_blas_threads(U: np.ndarray, T: np.ndarray, ZT: np.ndarray) -> int | None:
+    """1 or None (BLAS's own setting), whichever runs ``U T'`` and ``ZT T`` faster."""
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    dU = np.empty_like(U)
+    best: dict[int | None, float] = {1: math.inf, None: math.inf}
+    for _ in range(2):
+        for k in (1, None):
+            with threadpool_limits(k, "blas"):
+                t0 = time.perf_counter()
+                np.matmul(U, T.T, out=ZT)
+                np.matmul(ZT, T, out=dU)
+                best[k] = min(best[k], time.perf_counter() - t0)
+    return 1 if best[1] <= best[None] else None
 
 
 def train_reference_network(
@@ -430,7 +456,9 @@ def train_reference_network(
     normalisers of V0 as in Section 1.4).
 
     ``threads`` caps BLAS's threads in the loop (default: one thread below
-    ``_BLAS_SERIAL_WORK`` multiply-adds per GEMM, BLAS's own setting above); the
+    ``_BLAS_SERIAL_WORK`` multiply-adds per GEMM; above it, for runs of at least
+    ``_BLAS_PROBE_STEPS`` steps, whichever of one thread and BLAS's own setting
+    runs the step's two GEMMs faster, timed at the start; else BLAS's own); the
     fused kernels follow :func:`bnbounds._config.threads_for`.
 
     Notes
@@ -503,9 +531,12 @@ def train_reference_network(
     nt = _config.threads_for(n * m)
     if threads is not None:
         nt = max(1, min(nt, int(threads)))
+    blas = _blas_threads(n * T.shape[1] * m, threads)
+    if threads is None and blas is None and steps >= _BLAS_PROBE_STEPS:
+        blas = _probe_blas_threads(U, T, ZT)
     with (
         _config.numba_threads(nt),
-        threadpool_limits(_blas_threads(n * T.shape[1] * m, threads), "blas"),
+        threadpool_limits(blas, "blas"),
         np.errstate(over="ignore", invalid="ignore"),
     ):
         for t in range(1, steps + 1):
