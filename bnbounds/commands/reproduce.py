@@ -363,14 +363,14 @@ def _figure1(args: argparse.Namespace) -> int:
     def pm(s: dict, key: str) -> str:
         return f"{s[key + '_mean']:.5f} +-{s[key + '_2se']:.5f}"
 
-    rows = []
+    rows, unseparated = [], []
     for s in res.summary:
         sep = f"{s['separable_seeds']}/{s['seeds']}"
         if s["separable_seeds"] == 0:
-            rows.append(
-                [s["m"], "not separable", "(hard margin 0", "at every", "seed)"]
+            unseparated.append(
+                f"m = {s['m']}: not separable at this width (hard margin 0 for every "
+                f"seed), sep {sep}"
             )
-            rows[-1] += ["-", "-", sep, "-"]
             continue
         rows.append(
             [
@@ -403,6 +403,8 @@ def _figure1(args: argparse.Namespace) -> int:
         no_wrap=[True] + [False] * 8,  # a cell that does not fit wraps, never crops
         indent=2,
     )
+    for line in unseparated:
+        out.wrapped(line, indent=2)
     out.wrapped(
         "(means over the seeds whose features separate the points; sep = how "
         f"many; s = seconds a cell; {res.seconds:.1f} s in all)",
