@@ -123,8 +123,9 @@ class Trajectory:
         Minibatch size (``normalization="minibatch"``).
     discretization_error : float or None
         :func:`train_gradient_flow` only: the estimated error of the returned run
-        against the flow (max relative change of :data:`bnbounds.train.FLOW_SERIES` at the
-        recorded times under the last halving of eta).
+        against the flow (max relative change of
+        :data:`bnbounds.train.FLOW_SERIES` at the recorded times under the last
+        halving of eta).
     """
 
     method: str

@@ -1,4 +1,4 @@
-"""The docs stay true to the code: every claim and command the code has is documented."""
+"""The docs stay true to the code: every claim and command the code has is in them."""
 
 from __future__ import annotations
 

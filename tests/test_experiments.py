@@ -55,7 +55,7 @@ def test_cifar_loader_on_files_in_the_pickle_format(tmp_path, rng):
     assert data.n == allX.shape[0]
     assert data.d == 3072
     assert np.array_equal(data.y, np.where(ally == DOG, 1.0, -1.0))  # dog +1, cat -1
-    # a single positive rescaling of the pixels, so that ||x_i|| <= 1 and ||xbar_i|| <= 1
+    # one positive rescaling of the pixels, so that ||x_i|| <= 1 and ||xbar_i|| <= 1
     s = allX[0].astype(float) @ allX[0] / (np.asarray(data.X[0]) @ allX[0])
     np.testing.assert_allclose(np.asarray(data.X) * s, allX, rtol=1e-12)
     assert np.linalg.norm(data.X, axis=1).max() <= 1 + 1e-12

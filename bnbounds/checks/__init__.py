@@ -1,8 +1,10 @@
 """Numeric checks of every inequality of Lemmas B.1-F.3 (imports SymPy).
 
-``CLAIMS`` maps a claim id (``"B.2.1-mult"``) to a :class:`~bnbounds.checks.claim.Claim` record -- the spec
-from :mod:`bnbounds.constants.lemmas` plus its measurement; ``claim.sample(seed)``
-draws an instance and ``claim.evaluate(sample)`` returns a :class:`~bnbounds.checks.claim.Check`.
+``CLAIMS`` maps a claim id (``"B.2.1-mult"``) to a
+:class:`~bnbounds.checks.claim.Claim` record -- the spec from
+:mod:`bnbounds.constants.lemmas` plus its measurement; ``claim.sample(seed)`` draws an
+instance and ``claim.evaluate(sample)`` returns a
+:class:`~bnbounds.checks.claim.Check`.
 :func:`run_all` runs the catalog into the :class:`CheckReport` that ``bnbounds
 check`` renders. The list of claims is :mod:`bnbounds.checks.catalog`.
 """

@@ -83,7 +83,8 @@ class Check:
     ratio : float
         ``lhs / rhs`` (upper) or ``rhs / lhs`` (lower): above 1 means it fails.
     err : float
-        The float64 error estimate of the slack (``_common.float64_error``); 0 for mpmath.
+        The float64 error estimate of the slack (``_common.float64_error``); 0 in
+        mpmath.
     hypotheses : tuple of (name, met)
         Each hypothesis of the claim with whether it holds on this sample.
     verdict : str
@@ -405,8 +406,8 @@ def hypothesis_gaps(check: Check, spec: Any = None) -> dict[str, str]:
 def _gap(rel: Any, inputs: Mapping[str, float]) -> str:
     import sympy as sp
 
-    from ..constants._numeric import evaluate
     from .._printing import eng, plain
+    from ..constants._numeric import evaluate
 
     parts = rel.args if isinstance(rel, sp.And) else (rel,)
     msgs = []

@@ -1,4 +1,7 @@
-"""The historical home of :class:`~bnbounds.checks.claim.Claim`, :class:`~bnbounds.checks.claim.Check` and :data:`~bnbounds.checks.catalog.CLAIMS` (a facade).
+"""A facade: the historical home of ``Claim``, ``Check`` and ``CLAIMS``.
+
+:class:`~bnbounds.checks.claim.Claim`, :class:`~bnbounds.checks.claim.Check` and
+:data:`~bnbounds.checks.catalog.CLAIMS` are re-exported from here.
 
 The claim record and the verdict logic live in :mod:`bnbounds.checks.claim`, the list
 of claims in :mod:`bnbounds.checks.catalog`; the names below keep old imports

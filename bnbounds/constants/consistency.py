@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import sympy as sp
 
-from . import symbols as S
 from .._printing import plain
+from . import symbols as S
 from ._numeric import as_number, evaluate, to_jsonable
 from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
 from .theorems import M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
