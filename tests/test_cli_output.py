@@ -40,6 +40,7 @@ RUNS = {
     "consistency": ["constants", "--consistency"],
     "claims": ["constants", "--claims"],
     "info": ["info", "--d", "3", "--m", "8"],
+    "audit": ["audit", "--theorem", "2.2", "--no-mechanisms", "--quiet"],
 }  # fmt: skip
 
 
