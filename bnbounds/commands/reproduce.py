@@ -487,7 +487,7 @@ def _dyadic(args: argparse.Namespace) -> int:
     from ..experiments.dyadic import plot_dyadic, run_dyadic
 
     names = ["dyadic", "dyadic_summary", "dyadic_appendix_g", "dyadic_linear"]
-    _precheck(args.out, [f"{n}.csv" for n in names] + ["dyadic.png"])
+    _precheck(args.out, [*(f"{n}.csv" for n in names), "dyadic.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
     with Bar(1 + len(args.ds) * (len(args.ms) + 1), "dyadic", quiet=args.quiet) as bar:
         res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
@@ -513,7 +513,8 @@ def _dyadic(args: argparse.Namespace) -> int:
     )
     for s in res.summary:
         print(
-            f"  {s['d']:>3} {s['m']:>5} {s['ratio_mean']:>11.3f} +-{s['ratio_2se']:<6.3f}"
+            f"  {s['d']:>3} {s['m']:>5} "
+            f"{s['ratio_mean']:>11.3f} +-{s['ratio_2se']:<6.3f}"
             f" {s['min_margin_ratio_mean']:>11.3g} +-{s['min_margin_ratio_2se']:<6.2g}"
             f" {s['ratio_best_mean']:>11.3f} +-{s['ratio_best_2se']:<6.3f} "
             f"{s['claimed']:>10.3f} {s['fraction_holds']:>6.0%}"
