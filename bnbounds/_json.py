@@ -27,6 +27,7 @@ This module imports neither SymPy nor mpmath at import time.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -145,6 +146,11 @@ def jsonable(x: Any, *, dps: int = 30) -> Any:
         return {str(k): jsonable(t, dps=dps) for k, t in x.items()}
     if isinstance(x, (list, tuple)):
         return [jsonable(t, dps=dps) for t in x]
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        # a record (e.g. a proof step's domain variable): its fields, not its repr
+        return {
+            f.name: jsonable(getattr(x, f.name), dps=dps) for f in dataclasses.fields(x)
+        }
     return str(x)
 
 

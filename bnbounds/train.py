@@ -53,6 +53,7 @@ from ._validation import (
 )
 from .data import Dataset
 from .network import Params
+from .trajectory import _SERIES, DivergenceError, TrainingInterrupted, Trajectory
 
 __all__ = [
     "NORMALIZATIONS",
@@ -86,8 +87,6 @@ _DRAW_BLOCK = 1 << 16
 
 #: Quantities compared between successive halvings in :func:`train_gradient_flow`.
 FLOW_SERIES = ("risk", "u_dist", "v_dist")
-
-from .trajectory import _SERIES, DivergenceError, TrainingInterrupted, Trajectory
 
 
 # ---------------------------------------------------------------- validation

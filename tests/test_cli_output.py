@@ -40,6 +40,7 @@ RUNS = {
     "consistency": ["constants", "--consistency"],
     "claims": ["constants", "--claims"],
     "info": ["info", "--d", "3", "--m", "8"],
+    "audit": ["audit", "--theorem", "2.2", "--no-mechanisms", "--quiet"],
 }  # fmt: skip
 
 
@@ -54,6 +55,10 @@ def outputs(tmp_path_factory):
     runs["train"] = [
         "train", "--data", "dyadic", "--d", "4", "--m", "16", "--steps", "40",
         "--out", str(tmp / "run"), "--no-plot", "--quiet",
+    ]  # fmt: skip
+    runs["reproduce-figure1"] = [
+        "reproduce", "figure1", "--widths", "64,128", "--seeds", "2", "--steps", "5",
+        "--exact-only", "--out", str(tmp / "f1"), "--quiet",
     ]  # fmt: skip
     runs["reproduce-dyadic"] = [
         "reproduce", "dyadic", "--ds", "4", "--ms", "64", "--seeds", "2",
@@ -70,7 +75,7 @@ def outputs(tmp_path_factory):
 
 
 def _names():
-    return [*RUNS, "train", "reproduce-dyadic"]
+    return [*RUNS, "train", "reproduce-figure1", "reproduce-dyadic"]
 
 
 @pytest.mark.parametrize("name", _names())

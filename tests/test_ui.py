@@ -191,3 +191,17 @@ def test_import_bnbounds_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_table_never_crops_a_no_wrap_cell():
+    buf = io.StringIO()
+    out = _ui.Output(buf)
+    cells = ["12345678901234567890"] * 4
+    out.table(
+        ["a", "b", "c", "d", "prose"],
+        [[*cells, "words " * 30]],
+        no_wrap=[True, True, True, True, False],
+    )
+    text = buf.getvalue()
+    assert text.count("12345678901234567890") == 4
+    assert max(len(x) for x in text.splitlines()) <= _ui.MAX_WIDTH

@@ -38,6 +38,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from .._printing import plain
+from .._printing import region as plain_region
 from ..constants.proofs import CHOICES, ProofStep, Var
 from .certify import certify_sign
 from .verdicts import check_verdict
@@ -649,7 +651,7 @@ def _monomial_condition(ratio, domain) -> str:
         *(sp.Symbol(nm, positive=True) ** ex for nm, ex in exps.items() if nm != v)
     )
     bound = sp.simplify((1 / rest) ** (1 / k))
-    return f"{v} {'<=' if k > 0 else '>='} {bound}"
+    return f"{v} {'<=' if k > 0 else '>='} {plain(bound)}"
 
 
 def _fmt_point(p: dict[str, float]) -> str:
@@ -789,8 +791,8 @@ def _audit_step_cached(
                     **base,
                     verdict=_fail_verdict(step, whole),
                     method="solveset",
-                    region=f"{v.name} in {region}",
-                    missing="" if whole else f"{v.name} in {holds}",
+                    region=plain_region(v.name, region),
+                    missing="" if whole else plain_region(v.name, holds),
                     witness=wit,
                     certificate=cert,
                 )

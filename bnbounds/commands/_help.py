@@ -44,6 +44,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         d = action.default
         if (
             "%(default)" in text
+            or "(default" in text  # the help states its default itself
             or d is None
             or d is False
             or d is argparse.SUPPRESS

@@ -186,18 +186,20 @@ class Output:
             header_style="bold" if self.is_terminal else "",
             expand=False,
         )
+        cells = [[c if isinstance(c, str) else num(c) for c in r] for r in rows]
         for i, h in enumerate(header):
+            # a no-wrap column is never narrower than its widest cell: rich would
+            # crop it silently; the wrapping columns give way instead
+            widest = max([len(h), *(len(r[i]) for r in cells if i < len(r))])
             t.add_column(
                 h,
                 justify=justify[i],
                 no_wrap=no_wrap[i],
                 overflow="fold",
-                min_width=len(h) if no_wrap[i] else None,
+                min_width=widest if no_wrap[i] else None,
             )
-        for r in rows:
-            t.add_row(
-                *(Text(c if isinstance(c, str) else num(c)) for c in r),
-            )
+        for r in cells:
+            t.add_row(*(Text(c) for c in r))
         if title:
             self.heading(title)
         self.write(self.render(Padding(t, (0, 0, 0, indent)) if indent else t))

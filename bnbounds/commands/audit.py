@@ -21,10 +21,9 @@ unknown theorem, step or profile, an unwritable output file); 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
+from . import _ui
 from ._args import integer
 from ._help import HelpFormatter, epilog
 
@@ -133,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     from ..audit import report as rp
     from ..audit.run import audit
     from ..constants.proofs import PROOF_STEPS
+    from . import _ui
 
     if args.step is not None:
         from ..audit.steps import audit_step
@@ -144,77 +144,84 @@ def run(args: argparse.Namespace) -> int:
         st = PROOF_STEPS[args.step]
         th = args.theorem if args.theorem in st.theorems else st.theorems[0]
         res = audit_step(st, theorem=th, profile=args.profile, seed=args.seed)
-        text = json.dumps(res.to_dict(), indent=2, default=str)
+        text = _ui.dumps(res.to_dict())
         if args.json and args.json != "-":
             _io.atomic_write_text(args.json, text + "\n")
         else:
             print(text)
         return 0
 
-    progress = None
-    bar = None
-    if not args.no_progress and sys.stderr.isatty():
-        from rich.progress import Progress
+    from .._io import OutputSet
+    from .._progress import Bar
 
-        bar = Progress(transient=True)
-        task = bar.add_task("audit", total=None)
-        bar.start()
-
-        def progress(step_id: str) -> None:
-            bar.update(task, advance=1, description=f"audit {step_id}")
-
-    try:
+    for opt, path in (
+        ("--json", args.json),
+        ("--markdown", args.markdown),
+        ("--html", args.html),
+    ):
+        if path:
+            _io.check_output(path, what=opt)
+    with Bar(None, "audit", quiet=args.no_progress) as bar:
         report = audit(
             args.theorem,
             profile=args.profile,
             seed=args.seed,
             run_mechanisms=not args.no_mechanisms,
             cifar_dir=args.cifar_dir,
-            progress=progress,
+            progress=bar,
         )
-    finally:
-        if bar is not None:
-            bar.stop()
-    outputs = {}
+    # one set: JSON, Markdown, HTML (rescued together if the disk refuses)
+    outputs = OutputSet()
     if args.json:
-        outputs[args.json] = json.dumps(report.to_list(), indent=2, default=str) + "\n"
+        outputs.add(args.json, _ui.dumps(report.to_list()) + "\n")
     if args.markdown:
-        outputs[args.markdown] = rp.markdown(report)
+        outputs.add(args.markdown, rp.markdown(report))
     if args.html:
-        outputs[args.html] = rp.html(report, figures=_figures(report))
-    for path, text in outputs.items():
-        if path == "-":
-            sys.stdout.write(text)
-        else:
-            _io.atomic_write_text(path, text)
+        outputs.add(args.html, rp.html(report, figures=_figures(report)))
     if args.json == "-":
+        outputs.commit()
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    _render(report, _ui.Output())
+    outputs.commit()
+    return 0
 
-    con = Console()
+
+def _render(report: Any, out: Any) -> None:
+    """Theorem verdict lines, then one table row per step (at most 100 columns)."""
     for t in report.theorems:
-        con.print(
-            f"[bold]{t.name}: {t.status}[/bold]; first failing step(s): {', '.join(t.first_failing) or 'none'}"
+        out.wrapped(
+            f"{t.name}: {t.status}; first failing step(s): "
+            + (", ".join(t.first_failing) or "none"),
+            hanging=4,
         )
-        if t.still_failing:
-            con.print(
-                f"  after {len(t.repairs)} repairs still failing: {', '.join(t.still_failing)}"
+        if t.repairs:
+            out.wrapped(
+                f"after {len(t.repairs)} repair(s) still failing: "
+                + (", ".join(t.still_failing) or "none"),
+                indent=2,
+                hanging=4,
             )
-    tab = Table(title=f"proof steps ({report.profile}, {report.elapsed_s:.1f} s)")
-    for col in ("theorem", "step", "source", "verdict", "region / witness", "command"):
-        tab.add_column(col, overflow="fold")
+    out.line()
+    rows = []
     for r in report.steps:
-        where = r.region
+        where = _ui.math(r.region) if r.region else ""
         if (
             r.witness
             and r.witness.get("point")
             and not where.startswith("found by search")
         ):
-            where += " witness " + ", ".join(
-                f"{k}={v:.3g}" for k, v in r.witness["point"].items()
+            where += "; witness " + ", ".join(
+                f"{k} = {_ui.num(v)}" for k, v in r.witness["point"].items()
             )
-        tab.add_row(r.theorem, r.id, r.source, r.verdict, where, r.command)
-    con.print(tab)
-    con.print(f"mechanism checks: {report.mechanism_status or 'not run'}")
-    return 0
+        rows.append((r.theorem, r.id, r.verdict, where or "-", r.source))
+    out.table(
+        ["thm", "step", "verdict", "region / witness", "source"],
+        rows,
+        title=f"proof steps ({report.profile} profile, {report.elapsed_s:.1f} s)",
+        no_wrap=[True, True, True, False, False],
+    )
+    out.line()
+    out.wrapped(
+        "evidence of one step: bnbounds audit --theorem THM --step STEP --json -; "
+        f"mechanism checks: {report.mechanism_status or 'not run'}"
+    )

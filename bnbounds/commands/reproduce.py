@@ -359,31 +359,58 @@ def _figure1(args: argparse.Namespace) -> int:
         f"  linear max-margin (centred, homogeneous) = {res.gamma_linear:.6g}; "
         f"with a free bias = {res.gamma_linear_affine:.6g}"
     )
-    print(
-        f"  {'m':>5} {'gamma_a':>19} {'gamma_c':>19} {'gamma':>19} {'g/g_lin':>8} "
-        f"{'A1.2':>5} {'no-BN gamma':>19} {'sep':>5} {'s':>7}"
-    )
+
+    def pm(s: dict, key: str) -> str:
+        return f"{s[key + '_mean']:.5f} +-{s[key + '_2se']:.5f}"
+
+    rows, unseparated = [], []
     for s in res.summary:
         sep = f"{s['separable_seeds']}/{s['seeds']}"
         if s["separable_seeds"] == 0:
-            print(
-                f"  {s['m']:>5} not separable at this width (hard margin 0 for every "
-                f"seed) {'':>20} {sep:>5}"
+            unseparated.append(
+                f"m = {s['m']}: not separable at this width (hard margin 0 for every "
+                f"seed), sep {sep}"
             )
             continue
-        print(
-            f"  {s['m']:>5} {s['gamma_a_mean']:>10.5f} +-{s['gamma_a_2se']:<7.5f}"
-            f"{s['gamma_c_mean']:>10.5f} +-{s['gamma_c_2se']:<7.5f}"
-            f"{s['gamma_mean']:>10.5f} +-{s['gamma_2se']:<7.5f}"
-            f"{s['gamma_over_linear']:>8.3f} {'yes' if s['all_hold'] else 'no':>5} "
-            f"{s['nobn_gamma_mean']:>10.5f} +-{s['nobn_gamma_2se']:<7.5f} {sep:>5} "
-            f"{s['seconds_mean']:>7.1f}"
+        rows.append(
+            [
+                s["m"],
+                pm(s, "gamma_a"),
+                pm(s, "gamma_c"),
+                pm(s, "gamma"),
+                f"{s['gamma_over_linear']:.3f}",
+                "yes" if s["all_hold"] else "no",
+                pm(s, "nobn_gamma"),
+                sep,
+                f"{s['seconds_mean']:.1f}",
+            ]
         )
-    print(
-        "  (means over the seeds whose features separate the points; sep = how "
-        f"many; s = seconds a cell; {res.seconds:.1f} s in all)"
+    out = _ui.Output()
+    out.table(
+        [
+            "m",
+            "gamma_a",
+            "gamma_c",
+            "gamma",
+            "g/g_lin",
+            "A1.2",
+            "no-BN gamma",
+            "sep",
+            "s",
+        ],
+        rows,
+        justify=["right"] * 9,
+        no_wrap=[True] + [False] * 8,  # a cell that does not fit wraps, never crops
+        indent=2,
     )
-    print(f"  wrote {args.out / stem}.png, .csv, _summary.csv")
+    for line in unseparated:
+        out.wrapped(line, indent=2)
+    out.wrapped(
+        "(means over the seeds whose features separate the points; sep = how "
+        f"many; s = seconds a cell; {res.seconds:.1f} s in all)",
+        indent=2,
+    )
+    out.wrapped(f"wrote {args.out / stem}.png, .csv, _summary.csv", indent=2)
     return 0
 
 
@@ -460,7 +487,7 @@ def _dyadic(args: argparse.Namespace) -> int:
     from ..experiments.dyadic import plot_dyadic, run_dyadic
 
     names = ["dyadic", "dyadic_summary", "dyadic_appendix_g", "dyadic_linear"]
-    _precheck(args.out, [f"{n}.csv" for n in names] + ["dyadic.png"])
+    _precheck(args.out, [*(f"{n}.csv" for n in names), "dyadic.png"])
     seeds = list(range(args.seed, args.seed + args.seeds))
     with Bar(1 + len(args.ds) * (len(args.ms) + 1), "dyadic", quiet=args.quiet) as bar:
         res = run_dyadic(args.ds, args.ms, seeds, samples=args.samples, progress=bar)
@@ -486,7 +513,8 @@ def _dyadic(args: argparse.Namespace) -> int:
     )
     for s in res.summary:
         print(
-            f"  {s['d']:>3} {s['m']:>5} {s['ratio_mean']:>11.3f} +-{s['ratio_2se']:<6.3f}"
+            f"  {s['d']:>3} {s['m']:>5} "
+            f"{s['ratio_mean']:>11.3f} +-{s['ratio_2se']:<6.3f}"
             f" {s['min_margin_ratio_mean']:>11.3g} +-{s['min_margin_ratio_2se']:<6.2g}"
             f" {s['ratio_best_mean']:>11.3f} +-{s['ratio_best_2se']:<6.3f} "
             f"{s['claimed']:>10.3f} {s['fraction_holds']:>6.0%}"
