@@ -167,8 +167,8 @@ FLOORS = {
     "network": 3,
     "trajectory": 4,
     "train": 5,
-    "margin": 5,
     "constants": 5,
+    "margin": 6,  # evaluates Proposition 1.1's closed form from constants
     "": 6,
     "checks": 7,
     "experiments": 7,

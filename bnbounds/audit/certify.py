@@ -18,6 +18,8 @@ from typing import Any
 
 import sympy as sp
 
+from .._validation import BNBoundsError
+
 __all__ = ["Enclosure", "certify_sign", "to_arb"]
 
 
@@ -121,7 +123,7 @@ def to_arb(expr: sp.Basic, point: dict[sp.Symbol, sp.Rational]):
                 elif not smaller:
                     best = best.union(v)
             return best
-        raise ValueError(
+        raise BNBoundsError(
             f"cannot evaluate {type(x).__name__} {x} in interval arithmetic"
         )
 
@@ -142,7 +144,7 @@ def certify_sign(
     exact = {syms[k]: _rational(v) for k, v in point.items() if k in syms}
     missing = sorted(set(syms) - {s.name for s in exact})
     if missing:
-        raise ValueError(f"certify_sign: no value for {missing}")
+        raise BNBoundsError(f"certify_sign: no value for {missing}")
     old = ctx.prec
     prec = 64
     try:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._validation import BNBoundsError
 from ..constants.proofs import (
     OVER,
     OVER_IMPLIES,
@@ -426,11 +427,11 @@ def audit(
     AuditReport
     """
     if theorem != "all" and theorem not in THEOREMS:
-        raise ValueError(
+        raise BNBoundsError(
             f"theorem is {theorem!r}; expected one of {[*THEOREMS, 'all']}"
         )
     if profile not in PROFILES:
-        raise ValueError(f"profile is {profile!r}; expected one of {list(PROFILES)}")
+        raise BNBoundsError(f"profile is {profile!r}; expected one of {list(PROFILES)}")
     t0 = time.perf_counter()
     todo = THEOREMS if theorem == "all" else (theorem,)
     all_steps: list[StepResult] = []

@@ -40,6 +40,7 @@ import sympy as sp
 
 from .._printing import plain
 from .._printing import region as plain_region
+from .._validation import BNBoundsError
 from ..constants.proofs import CHOICES, ProofStep, Var
 from .certify import certify_sign
 from .verdicts import check_verdict
@@ -683,7 +684,7 @@ def audit_step(
     seed : int
     """
     if profile not in PROFILES:
-        raise ValueError(f"profile is {profile!r}; expected one of {list(PROFILES)}")
+        raise BNBoundsError(f"profile is {profile!r}; expected one of {list(PROFILES)}")
     key = tuple(sorted((choices or {}).items(), key=lambda kv: str(kv[0])))
     th = theorem or ",".join(step.theorems)
     res = _audit_step_cached(step, key, profile, seed)

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .._validation import BNBoundsError
+
 __all__ = [
     "FAILING",
     "PASSING",
@@ -79,5 +81,5 @@ def check_verdict(verdict: str, *, theorem: bool = False) -> str:
     allowed = THEOREM_STATUSES if theorem else STEP_VERDICTS
     if verdict not in allowed:
         kind = "theorem status" if theorem else "step verdict"
-        raise ValueError(f"{kind} is {verdict!r}; expected one of {list(allowed)}")
+        raise BNBoundsError(f"{kind} is {verdict!r}; expected one of {list(allowed)}")
     return verdict

@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from .._io import OutputSet, check_output
+from .._validation import BNBoundsError
 from . import _ui
 from ._args import integer
 from ._help import HelpFormatter, epilog
@@ -157,10 +158,12 @@ def _replay(args: argparse.Namespace, out: _ui.Output) -> int:
 
     directory = args.replay or None
     if directory is not None and not os.path.isdir(directory):
-        raise ValueError(f"--replay is {directory!r}: no such directory of witnesses")
+        raise BNBoundsError(
+            f"--replay is {directory!r}: no such directory of witnesses"
+        )
     items = list(witnesses.stored(directory))
     if directory is not None and not items:
-        raise ValueError(f"--replay {directory!r}: the folder has no *.json witness")
+        raise BNBoundsError(f"--replay {directory!r}: the folder has no *.json witness")
     t0 = time.perf_counter()
     rows, results = [], []
     from .._progress import Bar

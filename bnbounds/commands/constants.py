@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .._validation import BNBoundsError
 from . import _ui
 from ._args import integer, real
 from ._help import HelpFormatter, epilog
@@ -124,7 +125,7 @@ def _bounds(args) -> list:
         if getattr(args, k) is None
     ]
     if missing:
-        raise ValueError(
+        raise BNBoundsError(
             f"missing {', '.join(missing)} (needed unless --consistency/--claims)"
         )
     fns = {"2.1": theorem_2_1, "2.2": theorem_2_2}

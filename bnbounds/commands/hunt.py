@@ -14,6 +14,7 @@ import os
 import warnings
 
 from .._io import atomic_write_text, check_output
+from .._validation import BNBoundsError
 from . import _ui
 from ._args import integer
 from ._help import HelpFormatter, epilog
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checks.registry import CLAIMS
 
     if args.claim not in CLAIMS:
-        raise ValueError(f"claim is {args.claim!r}; expected one of {list(CLAIMS)}")
+        raise BNBoundsError(f"claim is {args.claim!r}; expected one of {list(CLAIMS)}")
     for opt, path in (("--witness", args.witness), ("--json", args.json_out)):
         if path:
             check_output(path, what=opt)

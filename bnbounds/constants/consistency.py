@@ -32,6 +32,7 @@ from .._printing import plain
 from . import symbols as S
 from ._numeric import as_number, evaluate, to_jsonable
 from .lemmas import R_V, b2_general, b2_printed, b2_proof_beta_Pi
+from .propositions import gamma_linear
 from .theorems import M_MIN, R_SGD, VARIANTS, hidden_condition_exprs
 
 __all__ = [
@@ -610,14 +611,6 @@ def variant_differences() -> tuple[VariantDifference, ...]:
 # ---------------------------------------------------------------------------------
 # Proposition 1.1
 # ---------------------------------------------------------------------------------
-def gamma_linear(d_: Any = d) -> sp.Expr:
-    """Margin of the max-margin linear predictor on the dyadic set (Proposition 1.1).
-
-    ``sqrt(3 / (4^(d+1) - 4))``; exact for integer ``d``.
-    """
-    return sp.sqrt(sp.Integer(3) / (4 ** (sp.sympify(d_) + 1) - 4))
-
-
 @dataclass(frozen=True)
 class Prop11:
     """Proposition 1.1 at one ``d``: gamma_linear and the claimed gamma lower bound."""

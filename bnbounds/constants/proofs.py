@@ -34,8 +34,10 @@ from typing import Any
 
 import sympy as sp
 
+from .._validation import BNBoundsError
 from . import symbols as S
 from .lemmas import M_MIN_LEMMA, R_MAX, b2_general, b2_printed, b2_proof_beta_Pi
+from .propositions import gamma_linear
 from .theorems import ETA, M_MIN, M_R8
 
 __all__ = [
@@ -222,11 +224,11 @@ class ProofStep:
         object.__setattr__(self, "lhs", sp.sympify(self.lhs))
         object.__setattr__(self, "rhs", sp.sympify(self.rhs))
         if self.over not in OVER:
-            raise ValueError(
+            raise BNBoundsError(
                 f"step {self.id}: over is {self.over!r}; expected one of {list(OVER)}"
             )
         if self.kind not in ("step", "statement"):
-            raise ValueError(
+            raise BNBoundsError(
                 f"step {self.id}: kind is {self.kind!r}; expected 'step' or 'statement'"
             )
         names = [v.name for v in self.domain]
@@ -241,7 +243,7 @@ class ProofStep:
             }
         missing = sorted(free - set(names))
         if missing:
-            raise ValueError(
+            raise BNBoundsError(
                 f"step {self.id}: variables {missing} have no range in its domain"
             )
 
@@ -1410,7 +1412,7 @@ def _steps() -> dict[str, ProofStep]:
                     (sp.Symbol("k", integer=True, positive=True), 1, d),
                 ).doit()
             ),
-            sp.sqrt(sp.Integer(3) / (4 ** (d + 1) - 4)),
+            gamma_linear(d),
             (Var("d", 1, None, span=3),),
             theorems=("1.1",),
             lemma="G",

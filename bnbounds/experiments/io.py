@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .._io import atomic_write_bytes
+from .._validation import BNBoundsError
 
 
 def _put(path: str | os.PathLike | IO[bytes], data: bytes) -> Any:
@@ -54,7 +55,7 @@ def csv_cell(v: Any) -> Any:
 def csv_bytes(rows: Sequence[dict[str, Any]]) -> bytes:
     """Dict rows (same keys) as CSV bytes with a header; cells by :func:`csv_cell`."""
     if not rows:
-        raise ValueError("rows is empty; expected at least one row to write")
+        raise BNBoundsError("rows is empty; expected at least one row to write")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()

@@ -17,9 +17,16 @@ from .reference import features
 
 
 def dyadic_gamma_linear_sq(d: int) -> Fraction:
-    """``gamma_linear^2 = 3 / (4^(d+1) - 4)`` exactly (Proposition 1.1)."""
+    """``gamma_linear^2 = 3 / (4^(d+1) - 4)`` exactly (Proposition 1.1).
+
+    Evaluated from the closed form's one home,
+    :func:`bnbounds.constants.propositions.gamma_linear_sq` (imports SymPy).
+    """
+    from ..constants.propositions import gamma_linear_sq
+
     d = check_int(d, "d", minimum=1)
-    return Fraction(3, 4 ** (d + 1) - 4)
+    q = gamma_linear_sq(d)
+    return Fraction(int(q.p), int(q.q))
 
 
 def dyadic_gamma_linear(d: int, *, dps: int = 50) -> Any:
