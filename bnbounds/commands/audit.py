@@ -201,6 +201,14 @@ def _render(report: Any, out: Any) -> None:
                 indent=2,
                 hanging=4,
             )
+            if t.still_unproved:
+                out.wrapped(
+                    "and not determined after the repairs (the mechanism runs "
+                    "contradict them at the printed step size): "
+                    + ", ".join(t.still_unproved),
+                    indent=2,
+                    hanging=4,
+                )
     out.line()
     rows = []
     for r in report.steps:
