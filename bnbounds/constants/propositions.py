@@ -1,8 +1,8 @@
 """Proposition 1.1 (Appendix G): the closed form of the dyadic set's linear margin.
 
 The one home of ``gamma_linear``: :mod:`bnbounds.constants.consistency`, the proof
-steps of Appendix G (:mod:`bnbounds.constants.proofs`) and the exact evaluator of
-:mod:`bnbounds.margin` (:func:`bnbounds.margin.dyadic_gamma_linear_sq`) all take it
+steps of Appendix G (``bnbounds.constants.proofs``) and the exact evaluator of
+:mod:`bnbounds.margin` (``bnbounds.margin.dyadic_gamma_linear_sq``) all take it
 from here.
 """
 
