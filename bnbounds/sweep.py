@@ -1003,7 +1003,8 @@ def _import_distributed():
         import distributed
     except ImportError:
         raise SweepError(
-            "a Dask sweep needs dask[distributed]: pip install 'bnbounds[sweep]' "
+            "a Dask sweep needs dask[distributed] (a dependency of bnbounds): "
+            "pip install 'dask[distributed]' "
             "(or run with scheduler='inline')"
         ) from None
     return distributed
