@@ -379,24 +379,24 @@ def _cases_prove(lhs, rhs, domain) -> dict | None:
     return {"cases": cases} if len(atoms) else None
 
 
-def _log_lp_prove(lhs, rhs, domain, extra=()) -> dict | None:
-    """Certificate that ``sum_i sup T_i / rhs <= 1`` on the domain, or None."""
-    names = [v.name for v in domain]
-    cons = _constraints(domain) + list(extra)
+def _sum_of_sups(terms, denom, cons, names) -> dict | None:
+    """``sum_i sup_domain terms_i / denom`` by one log-LP per monomial ratio.
+
+    Returns ``{"total", "parts"}`` (each part: the term, its sup ratio and the LP's
+    multipliers), ``{"infeasible": ...}`` when an LP finds the domain empty, or None
+    when a ratio is not a monomial or an LP fails.
+    """
     total = sp.Integer(0)
     parts = []
-    for term in _terms(lhs):
-        mono = _monomial(term / rhs, names)
+    for term in terms:
+        mono = _monomial(term / denom, names)
         if mono is None:
             return None
         sup = _lp_sup(mono, cons, names)
         if sup is None:
             return None
-        if "infeasible" in sup:  # the domain (this case) is empty: vacuous
-            return {
-                "empty_domain": sup["infeasible"],
-                "constraints_used": [c[2] for c in cons],
-            }
+        if "infeasible" in sup:
+            return {"infeasible": sup["infeasible"]}
         total += sp.exp(sup["log_bound"])
         parts.append(
             {
@@ -405,6 +405,22 @@ def _log_lp_prove(lhs, rhs, domain, extra=()) -> dict | None:
                 "multipliers": sup["multipliers"],
             }
         )
+    return {"total": total, "parts": parts}
+
+
+def _log_lp_prove(lhs, rhs, domain, extra=()) -> dict | None:
+    """Certificate that ``sum_i sup T_i / rhs <= 1`` on the domain, or None."""
+    names = [v.name for v in domain]
+    cons = _constraints(domain) + list(extra)
+    sums = _sum_of_sups(_terms(lhs), rhs, cons, names)
+    if sums is None:
+        return None
+    if "infeasible" in sums:  # the domain (this case) is empty: vacuous
+        return {
+            "empty_domain": sums["infeasible"],
+            "constraints_used": [c[2] for c in cons],
+        }
+    total, parts = sums["total"], sums["parts"]
     enc = certify_sign(total - 1, {})
     if not (enc.sign < 0 or (enc.sign == 0 and enc.exact)):
         # a tight bound (sum of sups exactly 1, e.g. a step size solved from the step)
@@ -429,23 +445,10 @@ def _log_lp_refute(lhs, rhs, domain) -> dict | None:
     cons = _constraints(domain)
     if len(_terms(lhs)) != 1:
         return None
-    total = sp.Integer(0)
-    parts = []
-    for term in _terms(rhs):
-        mono = _monomial(term / lhs, names)
-        if mono is None:
-            return None
-        sup = _lp_sup(mono, cons, names)
-        if sup is None or "infeasible" in sup:
-            return None
-        total += sp.exp(sup["log_bound"])
-        parts.append(
-            {
-                "term": str(term),
-                "sup_ratio": str(sp.exp(sup["log_bound"])),
-                "multipliers": sup["multipliers"],
-            }
-        )
+    sums = _sum_of_sups(_terms(rhs), lhs, cons, names)
+    if sums is None or "infeasible" in sums:
+        return None
+    total, parts = sums["total"], sums["parts"]
     enc = certify_sign(total - 1, {})
     if enc.sign >= 0:
         return None
