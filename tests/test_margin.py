@@ -406,3 +406,61 @@ def test_printed_a_vector_meets_norm_condition():
 def test_construction_width_within_theorem_cap():
     e = dyadic_expectations(16, 20_000, rng=0)
     assert e.width_needed(2.0) <= math.exp(16 / 8)
+
+
+# ------------------------------------------------ frozen-V cell without m x d copies
+def test_init_params_draws_unchanged_and_params_shares_read_only_arrays():
+    gen = np.random.default_rng(11)
+    a = gen.standard_normal(70) / np.sqrt(70)
+    V = gen.standard_normal((70, 13)) / np.sqrt(13)
+    W = init_params(70, 13, 11)
+    assert np.array_equal(W.a, a)
+    assert np.array_equal(W.V, V)  # bitwise: V is drawn and scaled in place
+    assert not W.V.flags.writeable
+    W2 = Params(W.a, np.ones(70), W.V)
+    assert W2.V is W.V  # read-only all the way down: shared, not copied
+    mine = V.copy()
+    W3 = Params(W.a, np.ones(70), mine)
+    assert W3.V is not mine  # a writable input is copied
+    mine[0, 0] = 99.0
+    assert W3.V[0, 0] == V[0, 0]
+    view = mine[:5]
+    view.setflags(write=False)  # read-only view of a writable array: copied
+    W4 = Params(W.a[:5], np.ones(5), view)
+    assert W4.V is not view
+
+
+@pytest.mark.parametrize("normalized", [True, False])
+def test_frozen_cell_by_blocks_equals_the_explicit_features(normalized):
+    from bnbounds.margin import reference as ref
+
+    # m = 600 > n = 60 (the Gram-factor path) and m not a multiple of the block
+    data = datasets.linearly_separable(60, 7, margin=0.05, rng=4)
+    m = 600
+    fn = (
+        (lambda **kw: bn_margin(data, m, adam=False, move_V=False, **kw))
+        if normalized
+        else (lambda **kw: unnormalized_margin(data, m, **kw))
+    )
+    drawn = fn(rng=5)  # V drawn by blocks, never held
+    W0 = init_params(m, data.d, 5)
+    given = fn(W0=W0)
+    for key in ("gamma_a", "gamma_c", "rel_gap_a_frozen", "rel_gap_c_frozen"):
+        assert getattr(drawn, key) == getattr(given, key)
+    assert np.array_equal(drawn.a_vec, given.a_vec)
+    # independent check against the explicit n x m features and the public SVM
+    F = features(data, Params(W0.a, np.ones(m), W0.V), normalize=normalized)
+    y = np.asarray(data.y)
+    for Fk, g, z, gap in (
+        (F.a, drawn.gamma_a, drawn.a_vec, drawn.rel_gap_a_frozen),
+        (F.c, drawn.gamma_c, drawn.c_vec, drawn.rel_gap_c_frozen),
+    ):
+        lm = linear_margin((Fk, y))
+        assert g > 0
+        assert g * math.sqrt(m) == pytest.approx(lm.value, rel=1e-9)
+        assert np.min(y * (Fk @ z)) / math.sqrt(m) == pytest.approx(g, rel=1e-12)
+        assert np.linalg.norm(z) == pytest.approx(1.0, rel=1e-12)
+        assert 0 <= gap <= GAP_RTOL
+        assert lm.rel_gap <= GAP_RTOL
+    assert drawn.delta_V == 0.0
+    assert m > ref._UNIT_BLOCK

@@ -193,10 +193,13 @@ def run_figure1(
     for m, lr_m in zip(widths, lrs, strict=True):
         for s in seeds:
             t0 = time.perf_counter()
-            W0 = init_params(m, data.d, s)  # one draw for both networks
+            # one W0 for both networks: init_params(m, d, s), held only when V moves
+            # (otherwise both draw the same V by blocks, never as an m x d matrix)
+            W0 = init_params(m, data.d, s) if move_V else None
             r = bn_margin(
                 data,
                 m,
+                rng=s,
                 W0=W0,
                 steps=steps,
                 lr=lr_m,
@@ -204,7 +207,7 @@ def run_figure1(
                 move_V=move_V,
                 adam=adam,
             )
-            u = unnormalized_margin(data, m, W0=W0)
+            u = unnormalized_margin(data, m, rng=s, W0=W0)
             rows.append(
                 {
                     "m": m,

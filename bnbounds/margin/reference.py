@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from .._progress import tick
-from .._validation import BNBoundsValueError, check_eps
+from .._validation import BNBoundsValueError, as_rng, check_eps, check_int
 from ..data import Dataset
 from ..network import Params, init_params
-from .linear import linear_margin
+from .linear import _factor_of_gram, _homogeneous_from_factor, linear_margin
 
 #: Relative slack for the norm conditions ``||a||, ||C|| <= 1`` and ``Delta_V <=
 #: gamma/32`` of Assumption 1.2: vectors are normalised in float64, so their norms are
@@ -81,6 +81,115 @@ def _svm_gamma(F: np.ndarray, y: np.ndarray, m: int) -> tuple[float, np.ndarray]
     if not lm.separable or lm.value <= 0:
         return 0.0, np.zeros(F.shape[1])
     return lm.value / math.sqrt(m), lm.direction
+
+
+#: Hidden units per block when the frozen-V features are built by blocks: a block of
+#: V is 256 x d (6 MB at d = 3072), reused for every block.
+_UNIT_BLOCK = 256
+
+
+def _v_blocks(m: int, d: int, W0: Params | None, gen: Any):
+    """Blocks ``(j0, V[j0:j0+b])`` of V: views of ``W0.V``, or drawn from ``gen``.
+
+    Drawn blocks are the rows of ``init_params(m, d, gen).V`` (after its ``m``
+    draws of ``a``): ``standard_normal`` fills row-major from one stream, so drawing
+    the rows by blocks into one reused buffer gives the same numbers without ever
+    holding the m x d matrix (200 MB at m = 8192, d = 3072; on the project's VM the
+    first touch of fresh memory costs ~12 ns a byte).
+    """
+    if W0 is not None:
+        V = np.asarray(W0.V, dtype=np.float64)
+        for j0 in range(0, m, _UNIT_BLOCK):
+            yield j0, V[j0 : j0 + _UNIT_BLOCK]
+        return
+    buf = np.empty((min(_UNIT_BLOCK, m), d))
+    sd = np.sqrt(d)
+    for j0 in range(0, m, _UNIT_BLOCK):
+        Vb = buf[: min(_UNIT_BLOCK, m - j0)]
+        gen.standard_normal(out=Vb)
+        np.divide(Vb, sd, out=Vb)  # as init_params: V = normals / sqrt(d)
+        yield j0, Vb
+
+
+class _FrozenFeatures:
+    """``relu(H)`` of the frozen-V features with c = 1, stored once as ``FT`` (m x n),
+    and the Gram matrices of ``d_a f`` (``FT' FT``) and ``d_c f`` (``FT' diag(a^2)
+    FT``): with c = 1, ``d_a f = relu(H)`` and ``d_c f = a_j 1[H > 0] H = a_j
+    relu(H)`` (Section 1.3), so one n x m array serves both."""
+
+    __slots__ = ("FT", "Ka", "Kc", "N", "a")
+
+    def __init__(self, FT, Ka, Kc, N, a) -> None:
+        self.FT, self.Ka, self.Kc, self.N, self.a = FT, Ka, Kc, N, a
+
+
+def _frozen_features(
+    data: Dataset,
+    a: np.ndarray,
+    blocks,
+    m: int,
+    *,
+    eps: float,
+    normalize: bool,
+) -> _FrozenFeatures:
+    """The frozen-V features (c = 1) and their Gram matrices, built by blocks of units.
+
+    Per block: ``H_b = V_b Xbar'`` (one GEMM), ``N`` from ``H_b`` (as
+    :func:`features`), ``relu`` in place into ``FT``, and two rank-b syrk updates of
+    the n x n Gram matrices. No m x d or second n x m array is formed.
+    """
+    Xb = np.asarray(data.Xbar, dtype=np.float64)
+    n = data.n
+    FT = np.empty((m, n))
+    N = np.ones(m)
+    Ka = np.zeros((n, n))
+    Kc = np.zeros((n, n))
+    G = np.empty((min(_UNIT_BLOCK, m), n))
+    for j0, Vb in blocks:
+        b = Vb.shape[0]
+        Hb = FT[j0 : j0 + b]
+        np.matmul(Vb, Xb.T, out=Hb)
+        if normalize:
+            Nb = np.sqrt(np.einsum("ji,ji->j", Hb, Hb) / n + eps)
+            if np.any(Nb <= 0):
+                raise BNBoundsValueError(
+                    "some N(v_j) is zero (v_j orthogonal to every centred point); "
+                    "use eps > 0"
+                )
+            N[j0 : j0 + b] = Nb
+            Hb /= Nb[:, None]
+        np.maximum(Hb, 0.0, out=Hb)
+        Ka += Hb.T @ Hb
+        Gb = G[:b]
+        np.multiply(Hb, a[j0 : j0 + b, None], out=Gb)
+        Kc += Gb.T @ Gb
+    return _FrozenFeatures(FT, Ka, Kc, N, a)
+
+
+def _svm_gamma_gram(
+    ff: _FrozenFeatures, which: str, y: np.ndarray, m: int
+) -> tuple[float, np.ndarray, float]:
+    """:func:`_svm_gamma` on ``d_a f`` or ``d_c f`` from their Gram matrix, and the
+    relative duality gap, certified on the features themselves (``Z = y * F``)."""
+    FT, scale = ff.FT, (None if which == "a" else ff.a)
+    K = ff.Ka if which == "a" else ff.Kc
+
+    def zt_dot(u: np.ndarray) -> np.ndarray:  # Z' u = F' (y u)
+        z = FT @ (y * u)
+        return z if scale is None else z * scale
+
+    def z_dot(w: np.ndarray) -> np.ndarray:  # Z w = y (F w)
+        return y * (FT.T @ (w if scale is None else w * scale))
+
+    if m <= FT.shape[1]:  # m <= n: the points themselves (n x m) are the factor
+        Z = FT.T * y[:, None] if scale is None else FT.T * (y[:, None] * scale)
+        lm = _homogeneous_from_factor(Z, zt_dot, z_dot, m, True, Z)
+    else:  # rows y_i L_i: a factor of the Gram matrix diag(y) K diag(y) of y * F
+        Zr = _factor_of_gram(K) * y[:, None]
+        lm = _homogeneous_from_factor(Zr, zt_dot, z_dot, m, True)
+    if not lm.separable or lm.value <= 0:
+        return 0.0, np.zeros(m), math.nan
+    return lm.value / math.sqrt(m), lm.direction, lm.rel_gap
 
 
 def _gamma_of(F: np.ndarray, y: np.ndarray, z: np.ndarray, m: int) -> float:
@@ -166,6 +275,10 @@ class BNMargin:
         Whether the final tuple uses V' != V0 (only if it did not lower gamma).
     normalized : bool
         False for the network without Batch Norm (:func:`unnormalized_margin`).
+    rel_gap_a_frozen, rel_gap_c_frozen : float
+        Relative duality gaps certifying ``gamma_a_frozen`` and ``gamma_c_frozen``
+        (``(upper - value) / upper`` of the linear SVMs on the features, both sides
+        evaluated on the features themselves; ``nan`` when not separable).
     """
 
     m: int
@@ -188,6 +301,8 @@ class BNMargin:
     normalized: bool
     a_vec: np.ndarray = field(repr=False)
     c_vec: np.ndarray = field(repr=False)
+    rel_gap_a_frozen: float = math.nan
+    rel_gap_c_frozen: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -197,8 +312,15 @@ class BNMargin:
 
 
 def _delta_V(Vp: np.ndarray, V0: np.ndarray, N0: np.ndarray) -> float:
-    D = (Vp - V0) / N0[:, None]
-    return float(np.sqrt(np.sum(D * D) / V0.shape[0]))
+    """``sqrt((1/m) sum_j ||v'_j - v_j||^2 / N_j^2)``, by blocks of rows (no m x d
+    temporary)."""
+    tot = 0.0
+    for j0 in range(0, V0.shape[0], _UNIT_BLOCK):
+        D = Vp[j0 : j0 + _UNIT_BLOCK] - V0[j0 : j0 + _UNIT_BLOCK]
+        tot += float(
+            np.sum(np.einsum("jk,jk->j", D, D) / N0[j0 : j0 + _UNIT_BLOCK] ** 2)
+        )
+    return float(np.sqrt(tot / V0.shape[0]))
 
 
 def bn_margin(
@@ -256,19 +378,28 @@ def bn_margin(
         Called with a short label after each stage (the CLI draws a progress bar).
     """
     eps = check_eps(eps)
-    if W0 is None:
-        W0 = init_params(m, data.d, rng)
-    elif W0.m != m or W0.d != data.d:
+    m = check_int(m, "m", minimum=1)
+    if W0 is not None and (W0.m != m or W0.d != data.d):
         raise BNBoundsValueError(
             f"W0 has (m, d) = {(W0.m, W0.d)}; expected {(m, data.d)}"
         )
-    W0 = Params(W0.a, np.ones(m), W0.V)
     y = np.asarray(data.y, dtype=np.float64)
-    V0 = np.asarray(W0.V, dtype=np.float64)
-    F0 = features(data, W0, eps=eps)
-    N0 = F0.N  # = normalizers(V0, data, eps), from the same GEMM
-    ga0, za0 = _svm_gamma(F0.a, y, m)
-    gc0, zc0 = _svm_gamma(F0.c, y, m)
+    if W0 is None and not move_V:
+        # V is only needed through the features: draw it by blocks (same numbers
+        # as init_params(m, d, rng)) instead of holding the m x d matrix
+        gen = as_rng(rng)
+        a0 = gen.standard_normal(m) / np.sqrt(m)
+        blocks = _v_blocks(m, data.d, None, gen)
+    else:
+        if W0 is None:
+            W0 = init_params(m, data.d, rng)
+        W0 = Params(W0.a, np.ones(m), W0.V)  # c = 1; shares W0's read-only V
+        a0 = np.asarray(W0.a, dtype=np.float64)
+        blocks = _v_blocks(m, data.d, W0, None)
+    ff = _frozen_features(data, a0, blocks, m, eps=eps, normalize=True)
+    N0 = ff.N  # = normalizers(V0, data, eps), from the same GEMM
+    ga0, za0, gap_a = _svm_gamma_gram(ff, "a", y, m)
+    gc0, zc0, gap_c = _svm_gamma_gram(ff, "c", y, m)
     tick(progress, "frozen-V exact")
 
     ga_adam = gc_adam = math.nan
@@ -279,22 +410,25 @@ def bn_margin(
         # faster on a loaded machine (2.8 vs 7.5 ms a step at n = 365, m = 2048)
         with threadpool_limits(1, "blas"):
             # a-network: f = sum_j a_j relu(h_j), c = 1 frozen, V frozen: linear in a
-            a_fin = _adam(_logistic_grad_linear(F0.a, y), [W0.a], lr=lr, steps=steps)[0]
+            Fa, Fc = ff.FT.T, ff.FT.T * a0[None, :]
+            a_fin = _adam(_logistic_grad_linear(Fa, y), [a0], lr=lr, steps=steps)[0]
             c_fin = _adam(
-                _logistic_grad_linear(F0.c, y), [np.ones(m)], lr=lr, steps=steps
+                _logistic_grad_linear(Fc, y), [np.ones(m)], lr=lr, steps=steps
             )[0]
-        ga_adam = max(_gamma_of(F0.a, y, a_fin, m), 0.0)
-        gc_adam = max(_gamma_of(F0.c, y, c_fin, m), 0.0)
+        ga_adam = max(_gamma_of(Fa, y, a_fin, m), 0.0)
+        gc_adam = max(_gamma_of(Fc, y, c_fin, m), 0.0)
         tick(progress, "frozen-V Adam")
 
     gamma_frozen = ga0 + gc0
     radius = gamma_frozen / 32
-    ga, gc, za, zc, Vfin, moved = ga0, gc0, za0, zc0, V0, False
+    ga, gc, za, zc, Vfin, moved = ga0, gc0, za0, zc0, None, False
     ga1 = gc1 = math.nan
     best_moved = -math.inf
     if move_V and radius > 0:
         # start a from the exact frozen optimum, scaled to the init's norm
-        a_start = za0 * np.linalg.norm(W0.a) if np.any(za0) else W0.a
+        assert W0 is not None  # built above when move_V
+        V0 = W0.V
+        a_start = za0 * np.linalg.norm(a0) if np.any(za0) else a0
         # V's natural step is radius-sized: lr in units of the allowed displacement
         lr_V = radius * float(np.median(N0)) / max(steps, 1) ** 0.5
         nets = [("a", Params(a_start, np.ones(m), V0))]
@@ -325,7 +459,7 @@ def bn_margin(
         tick(progress, "moving-V Adam")
 
     gamma = ga + gc
-    dV = _delta_V(Vfin, V0, N0)
+    dV = 0.0 if Vfin is None else _delta_V(Vfin, W0.V, N0)
     holds = bool(
         gamma > 0
         and dV <= gamma / 32 * (1 + ASSUMPTION_RTOL)
@@ -353,6 +487,8 @@ def bn_margin(
         normalized=True,
         a_vec=za,
         c_vec=zc,
+        rel_gap_a_frozen=gap_a,
+        rel_gap_c_frozen=gap_c,
     )
 
 
@@ -611,13 +747,22 @@ def unnormalized_margin(
     (``||a||, ||C|| <= 1``, divided by sqrt(m)) so that the two stand side by side; the
     only difference is the missing ``1/N(v_j)``. Same ``rng`` gives the same W0.
     """
+    m = check_int(m, "m", minimum=1)
     if W0 is None:
-        W0 = init_params(m, data.d, rng)
-    W0 = Params(W0.a, np.ones(m), W0.V)
+        gen = as_rng(rng)
+        a0 = gen.standard_normal(m) / np.sqrt(m)  # as init_params(m, d, rng)
+        blocks = _v_blocks(m, data.d, None, gen)
+    else:
+        if W0.m != m or W0.d != data.d:
+            raise BNBoundsValueError(
+                f"W0 has (m, d) = {(W0.m, W0.d)}; expected {(m, data.d)}"
+            )
+        a0 = np.asarray(W0.a, dtype=np.float64)
+        blocks = _v_blocks(m, data.d, W0, None)
     y = np.asarray(data.y, dtype=np.float64)
-    F = features(data, W0, normalize=False)
-    ga, za = _svm_gamma(F.a, y, m)
-    gc, zc = _svm_gamma(F.c, y, m)
+    ff = _frozen_features(data, a0, blocks, m, eps=0.0, normalize=False)
+    ga, za, gap_a = _svm_gamma_gram(ff, "a", y, m)
+    gc, zc, gap_c = _svm_gamma_gram(ff, "c", y, m)
     return BNMargin(
         m=m,
         d=data.d,
@@ -639,4 +784,6 @@ def unnormalized_margin(
         normalized=False,
         a_vec=za,
         c_vec=zc,
+        rel_gap_a_frozen=gap_a,
+        rel_gap_c_frozen=gap_c,
     )
