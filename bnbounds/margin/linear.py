@@ -20,6 +20,10 @@ from ..data import Dataset
 #: of 1e-12 certifies a margin down to ~1e-12 relative to max ||x_i||; below that the
 #: set is reported as not separable (numerically).
 _LDP_INFEASIBLE = 1e-12
+#: The warm-started solver (normal equations) is trusted only at LDP residuals above
+#: this: its residual is accurate to ~sqrt(eps) ||E||, so below it (a margin below
+#: ~1e-6 of the rows after rescaling) SciPy's QR-based NNLS answers.
+_WARM_MIN_RESIDUAL = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +51,13 @@ class LinearMargin:
     support : ndarray of int
         Indices with positive multipliers (support vectors).
     method : str
+    centered, intercept : bool
+    iterations : int
+        Lawson-Hanson iterations of the warm-startable solver (-1 when SciPy's NNLS
+        solved it: it does not report them).
+    warm_started : bool
+        Whether a warm start (``warm_start=``) was given and its solve verified (its
+        KKT conditions); otherwise SciPy's cold NNLS answered.
     """
 
     value: float
@@ -58,6 +69,8 @@ class LinearMargin:
     method: str
     centered: bool = True
     intercept: bool = False
+    iterations: int = -1
+    warm_started: bool = False
 
     @property
     def gap(self) -> float:
@@ -83,10 +96,18 @@ class LinearMargin:
         )
 
 
-def _ldp(Z: np.ndarray, h: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, float]:
+def _ldp(
+    Z: np.ndarray, h: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray | None, np.ndarray, float, int, bool]:
     """Least-distance program ``min ||w|| s.t. Z w >= h`` by NNLS (Lawson-Hanson 23.4).
 
-    Returns (w or None if infeasible, multipliers u >= 0, residual norm).
+    ``start`` (indices of rows, possibly empty): solve with the warm-startable
+    Lawson-Hanson of :mod:`bnbounds.margin._nnls` from that passive set, falling back
+    to :func:`scipy.optimize.nnls` (cold) when its KKT check fails; ``None``: SciPy.
+
+    Returns (w or None if infeasible, multipliers u >= 0, residual norm, iterations
+    of the warm-startable solver (-1 for SciPy's, which does not report them),
+    whether that solver's answer was used).
     """
     from scipy.optimize import nnls
 
@@ -99,31 +120,50 @@ def _ldp(Z: np.ndarray, h: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, f
     E = np.vstack([Z.T, h[None, :]]) / rn
     f = np.zeros(d + 1)
     f[d] = 1.0
-    u, _ = nnls(E, f, maxiter=50 * max(n, d + 1))
+    iters, used = -1, False
+    u = None
+    if start is not None:
+        from ._nnls import nnls_gram
+
+        res_w = nnls_gram(E.T @ E, E[d].copy(), start)
+        iters = res_w.iterations
+        # the normal equations resolve the residual only to ~sqrt(eps): near
+        # infeasibility (residual -> 0) SciPy's QR-based NNLS decides instead
+        if res_w.ok and np.linalg.norm(E @ res_w.u - f) > _WARM_MIN_RESIDUAL:
+            u, used = res_w.u, True
+    if u is None:
+        u, _ = nnls(E, f, maxiter=50 * max(n, d + 1))
     r = E @ u - f
     res = float(np.linalg.norm(r))
     if res <= _LDP_INFEASIBLE or r[d] >= 0:
-        return None, u / rn, res
-    return -r[:d] / r[d], u / rn, res
+        return None, u / rn, res, iters, used
+    return -r[:d] / r[d], u / rn, res, iters, used
 
 
-def _ldp_rescaled(Z: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+def _ldp_rescaled(
+    Z: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray | None, np.ndarray, int, bool]:
     """``min ||w|| s.t. Z w >= 1`` with Z rescaled so that the margin is about 1.
 
     The margin is at most ``min_i ||z_i||``; dividing Z by that bound and then by the
     first estimate of the margin makes the rescaled margin 1, where the LDP residual
     (about margin / sqrt(1 + margin^2)) is far from the infeasibility threshold. The
     solution scales back exactly: w(s Z) = w(Z) / s, u(s Z) = u(Z) / s^2.
+    ``start``: see :func:`_ldp` (the second solve, if any, starts from the first's
+    support). Returns (w, u, iterations, warm solver used in every solve).
     """
     norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
     if Z.shape[0] == 0 or np.min(norms) == 0:  # a point at the origin: margin 0
-        return None, np.zeros(Z.shape[0])
+        return None, np.zeros(Z.shape[0]), 0, False
     s = 1.0 / float(np.min(norms))
     w = u = None
+    iters, used_all = 0, start is not None
     for _ in range(2):
-        w, u, _ = _ldp(Z * s, np.ones(Z.shape[0]))
+        w, u, _, it, used = _ldp(Z * s, np.ones(Z.shape[0]), start)
+        iters += max(it, 0)
+        used_all = used_all and used
         if w is None:
-            return None, u
+            return None, u, iters, used_all
         value = float(np.min((Z * s) @ w) / np.linalg.norm(w))
         # Re-solve only when the margin is small against the rows: then the residual
         # (~ margin) nears the infeasibility threshold and NNLS's tolerances, and the
@@ -133,7 +173,9 @@ def _ldp_rescaled(Z: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         if not value > 0 or value >= 1e-6:
             break
         s = s / value
-    return w * s, u * s * s
+        if start is not None:
+            start = np.flatnonzero(u > 0)
+    return w * s, u * s * s, iters, used_all
 
 
 def _factor_of_gram(K: np.ndarray) -> np.ndarray:
@@ -191,14 +233,16 @@ def _homogeneous_from_factor(
     d: int,
     center: bool,
     Z: np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> LinearMargin:
     """The homogeneous max-margin of points Z, given a factor ``Zr`` of their Gram.
 
     ``zt_dot(u) = Z' u`` and ``z_dot(w) = Z w`` evaluate the points themselves (so
     they need not be stored as one n x d array). ``Z`` is passed when ``Zr is Z``
     (``d <= n``): then the LDP's own primal ``-r / r_{d+1}`` is a candidate too.
+    ``start``: a warm start for the NNLS (:func:`_ldp`).
     """
-    w, u = _ldp_rescaled(Zr)
+    w, u, iters, warm = _ldp_rescaled(Zr, start)
     if w is None:
         return _not_separable(d, "nnls-ldp", center, False)
     # Two primal candidates: the LDP's -r/r_{d+1}, and w ∝ Z'u from stationarity
@@ -229,6 +273,8 @@ def _homogeneous_from_factor(
         "nnls-ldp",
         center,
         False,
+        iters if start is not None else -1,
+        warm,
     )
 
 
@@ -273,6 +319,7 @@ def linear_margin(
     *,
     center: bool = True,
     intercept: bool = False,
+    warm_start: Any = None,
 ) -> LinearMargin:
     """The exact hard-margin linear max-margin value and direction.
 
@@ -291,6 +338,14 @@ def linear_margin(
     intercept : bool, default False
         Allow a free, unpenalised bias b (the affine SVM). The default is the
         homogeneous predictor of Proposition 1.1 (``b = 0``).
+    warm_start : array of int, LinearMargin or None
+        An initial active set for the NNLS (indices of points; a LinearMargin gives
+        its ``support``), e.g. the support vectors of a neighbouring problem: solved
+        by a warm-started Lawson-Hanson (:mod:`bnbounds.margin._nnls`) that falls
+        back to SciPy's cold NNLS unless its KKT conditions verify. The result is
+        the same optimum (certified by the same duality gap); only the work
+        differs. An empty array runs that solver cold. Homogeneous problem only
+        (ignored with ``intercept=True``).
 
     Returns
     -------
@@ -316,10 +371,32 @@ def linear_margin(
     Z = X * y[:, None]
     d = Z.shape[1]
     if not intercept:
+        start = _as_start(warm_start, Z.shape[0])
         return _homogeneous_from_factor(
-            _gram_factor(Z), lambda u: Z.T @ u, lambda w: Z @ w, d, center, Z
+            _gram_factor(Z), lambda u: Z.T @ u, lambda w: Z @ w, d, center, Z, start
         )
     return _linear_margin_intercept(Z, y, center)
+
+
+def _as_start(warm_start: Any, n: int) -> np.ndarray | None:
+    """``warm_start`` as an index array in ``range(n)`` (or None)."""
+    if warm_start is None:
+        return None
+    if isinstance(warm_start, LinearMargin):
+        warm_start = warm_start.support
+    idx = np.asarray(warm_start)
+    if idx.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+        raise BNBoundsValueError(
+            f"warm_start has shape {idx.shape} and dtype {idx.dtype}; expected a 1-d "
+            "array of point indices (or a LinearMargin)"
+        )
+    if idx.min() < 0 or idx.max() >= n:
+        raise BNBoundsValueError(
+            f"warm_start has indices outside [0, {n}); expected point indices"
+        )
+    return idx.astype(np.intp)
 
 
 def _not_separable(d: int, method: str, center: bool, intercept: bool) -> LinearMargin:
@@ -400,7 +477,7 @@ def _linear_margin_intercept(
     for scale in _BIAS_SCALES:
         t = scale * zmax
         Za = np.hstack([Z, (t * y)[:, None]])
-        w_aug, u = _ldp_rescaled(_gram_factor(Za))
+        w_aug, u, _, _ = _ldp_rescaled(_gram_factor(Za))
         if w_aug is None:
             return _not_separable(d, method, center, True)
         S = np.flatnonzero(u > 0)

@@ -14,7 +14,13 @@ from .._progress import tick
 from .._validation import BNBoundsValueError, as_rng, check_eps, check_int
 from ..data import Dataset
 from ..network import Params, init_params
-from .linear import _factor_of_gram, _homogeneous_from_factor, linear_margin
+from .linear import (
+    LinearMargin,
+    _as_start,
+    _factor_of_gram,
+    _homogeneous_from_factor,
+    linear_margin,
+)
 
 #: Relative slack for the norm conditions ``||a||, ||C|| <= 1`` and ``Delta_V <=
 #: gamma/32`` of Assumption 1.2: vectors are normalised in float64, so their norms are
@@ -123,6 +129,34 @@ class _FrozenFeatures:
         self.FT, self.Ka, self.Kc, self.N, self.a = FT, Ka, Kc, N, a
 
 
+def _warm_starts(
+    warm_start: Any, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``warm_start`` (a BNMargin, a pair of index arrays, or None) as two starts."""
+    if warm_start is None:
+        return None, None
+    if isinstance(warm_start, BNMargin):
+        warm_start = (warm_start.support_a, warm_start.support_c)
+    if not (isinstance(warm_start, tuple | list) and len(warm_start) == 2):
+        raise BNBoundsValueError(
+            f"warm_start is {type(warm_start).__name__}; expected a BNMargin or a "
+            "pair (support_a, support_c) of point indices"
+        )
+    return _as_start(warm_start[0], n), _as_start(warm_start[1], n)
+
+
+def _solver_fields(lm_a: LinearMargin, lm_c: LinearMargin) -> dict[str, Any]:
+    it = -1
+    if lm_a.iterations >= 0 and lm_c.iterations >= 0:
+        it = lm_a.iterations + lm_c.iterations
+    return {
+        "support_a": lm_a.support,
+        "support_c": lm_c.support,
+        "iterations_frozen": it,
+        "warm_started": lm_a.warm_started and lm_c.warm_started,
+    }
+
+
 def _frozen_features(
     data: Dataset,
     a: np.ndarray,
@@ -167,8 +201,12 @@ def _frozen_features(
 
 
 def _svm_gamma_gram(
-    ff: _FrozenFeatures, which: str, y: np.ndarray, m: int
-) -> tuple[float, np.ndarray, float]:
+    ff: _FrozenFeatures,
+    which: str,
+    y: np.ndarray,
+    m: int,
+    start: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, float, LinearMargin]:
     """:func:`_svm_gamma` on ``d_a f`` or ``d_c f`` from their Gram matrix, and the
     relative duality gap, certified on the features themselves (``Z = y * F``)."""
     FT, scale = ff.FT, (None if which == "a" else ff.a)
@@ -183,13 +221,13 @@ def _svm_gamma_gram(
 
     if m <= FT.shape[1]:  # m <= n: the points themselves (n x m) are the factor
         Z = FT.T * y[:, None] if scale is None else FT.T * (y[:, None] * scale)
-        lm = _homogeneous_from_factor(Z, zt_dot, z_dot, m, True, Z)
+        lm = _homogeneous_from_factor(Z, zt_dot, z_dot, m, True, Z, start)
     else:  # rows y_i L_i: a factor of the Gram matrix diag(y) K diag(y) of y * F
         Zr = _factor_of_gram(K) * y[:, None]
-        lm = _homogeneous_from_factor(Zr, zt_dot, z_dot, m, True)
+        lm = _homogeneous_from_factor(Zr, zt_dot, z_dot, m, True, None, start)
     if not lm.separable or lm.value <= 0:
-        return 0.0, np.zeros(m), math.nan
-    return lm.value / math.sqrt(m), lm.direction, lm.rel_gap
+        return 0.0, np.zeros(m), math.nan, lm
+    return lm.value / math.sqrt(m), lm.direction, lm.rel_gap, lm
 
 
 def _gamma_of(F: np.ndarray, y: np.ndarray, z: np.ndarray, m: int) -> float:
@@ -279,6 +317,14 @@ class BNMargin:
         Relative duality gaps certifying ``gamma_a_frozen`` and ``gamma_c_frozen``
         (``(upper - value) / upper`` of the linear SVMs on the features, both sides
         evaluated on the features themselves; ``nan`` when not separable).
+    support_a, support_c : ndarray of int
+        The support vectors (points with positive multipliers) of those two SVMs:
+        pass the result as ``warm_start=`` of the next width.
+    iterations_frozen : int
+        Lawson-Hanson iterations of the two SVMs when warm-started (-1: SciPy's
+        cold NNLS, which does not report them).
+    warm_started : bool
+        Whether both SVMs were solved from the given warm start (verified).
     """
 
     m: int
@@ -303,11 +349,19 @@ class BNMargin:
     c_vec: np.ndarray = field(repr=False)
     rel_gap_a_frozen: float = math.nan
     rel_gap_c_frozen: float = math.nan
+    support_a: np.ndarray = field(
+        repr=False, default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+    support_c: np.ndarray = field(
+        repr=False, default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+    iterations_frozen: int = -1
+    warm_started: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["a_vec"] = self.a_vec.tolist()
-        out["c_vec"] = self.c_vec.tolist()
+        for k in ("a_vec", "c_vec", "support_a", "support_c"):
+            out[k] = getattr(self, k).tolist()
         return out
 
 
@@ -336,6 +390,7 @@ def bn_margin(
     adam: bool = True,
     c_network: bool = True,
     progress: Callable[[str], None] | None = None,
+    warm_start: Any = None,
 ) -> BNMargin:
     """Lower bounds for gamma_a and gamma_c by reference networks (Appendix A).
 
@@ -376,6 +431,12 @@ def bn_margin(
         Run the Adam reference networks (otherwise only the exact optima).
     progress : callable(str), optional
         Called with a short label after each stage (the CLI draws a progress bar).
+    warm_start : BNMargin or (support_a, support_c), optional
+        Initial active sets for the two frozen-V SVMs, e.g. the result at the
+        previous width of the same seed (:func:`bnbounds.experiments.figure1.
+        run_figure1` chains them): the same optima, certified by the same duality
+        gaps, in fewer Lawson-Hanson iterations (see
+        :func:`bnbounds.margin.linear_margin`).
     """
     eps = check_eps(eps)
     m = check_int(m, "m", minimum=1)
@@ -398,8 +459,9 @@ def bn_margin(
         blocks = _v_blocks(m, data.d, W0, None)
     ff = _frozen_features(data, a0, blocks, m, eps=eps, normalize=True)
     N0 = ff.N  # = normalizers(V0, data, eps), from the same GEMM
-    ga0, za0, gap_a = _svm_gamma_gram(ff, "a", y, m)
-    gc0, zc0, gap_c = _svm_gamma_gram(ff, "c", y, m)
+    st_a, st_c = _warm_starts(warm_start, data.n)
+    ga0, za0, gap_a, lm_a = _svm_gamma_gram(ff, "a", y, m, st_a)
+    gc0, zc0, gap_c, lm_c = _svm_gamma_gram(ff, "c", y, m, st_c)
     tick(progress, "frozen-V exact")
 
     ga_adam = gc_adam = math.nan
@@ -489,6 +551,7 @@ def bn_margin(
         c_vec=zc,
         rel_gap_a_frozen=gap_a,
         rel_gap_c_frozen=gap_c,
+        **_solver_fields(lm_a, lm_c),
     )
 
 
@@ -738,7 +801,12 @@ def a_network_risk_grad(
 
 
 def unnormalized_margin(
-    data: Dataset, m: int, *, rng: Any = None, W0: Params | None = None
+    data: Dataset,
+    m: int,
+    *,
+    rng: Any = None,
+    W0: Params | None = None,
+    warm_start: Any = None,
 ) -> BNMargin:
     """gamma_a, gamma_c of the same network *without* Batch Norm, V frozen (exact).
 
@@ -746,6 +814,7 @@ def unnormalized_margin(
     the sense of Telgarsky (2022), normalised exactly like the BN margin
     (``||a||, ||C|| <= 1``, divided by sqrt(m)) so that the two stand side by side; the
     only difference is the missing ``1/N(v_j)``. Same ``rng`` gives the same W0.
+    ``warm_start`` as in :func:`bn_margin`.
     """
     m = check_int(m, "m", minimum=1)
     if W0 is None:
@@ -761,8 +830,9 @@ def unnormalized_margin(
         blocks = _v_blocks(m, data.d, W0, None)
     y = np.asarray(data.y, dtype=np.float64)
     ff = _frozen_features(data, a0, blocks, m, eps=0.0, normalize=False)
-    ga, za, gap_a = _svm_gamma_gram(ff, "a", y, m)
-    gc, zc, gap_c = _svm_gamma_gram(ff, "c", y, m)
+    st_a, st_c = _warm_starts(warm_start, data.n)
+    ga, za, gap_a, lm_a = _svm_gamma_gram(ff, "a", y, m, st_a)
+    gc, zc, gap_c, lm_c = _svm_gamma_gram(ff, "c", y, m, st_c)
     return BNMargin(
         m=m,
         d=data.d,
@@ -786,4 +856,5 @@ def unnormalized_margin(
         c_vec=zc,
         rel_gap_a_frozen=gap_a,
         rel_gap_c_frozen=gap_c,
+        **_solver_fields(lm_a, lm_c),
     )
