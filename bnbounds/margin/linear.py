@@ -220,10 +220,15 @@ def _gram_factor(Z: np.ndarray) -> np.ndarray:
     itself. (A Householder QR of Z' gives the same factor with a 4 n^2 d flop cost:
     1.7 s for two calls at n = 1000, d = 8192, against 0.2 s for syrk + Cholesky.)
     """
+    from threadpoolctl import threadpool_limits
+
     n, d = Z.shape
     if d <= n:
         return Z
-    return _factor_of_gram(Z @ Z.T)
+    # one BLAS thread: on the shared 2-core machine two threads waited on each
+    # other (a 1000 x 1000 Cholesky: 1.35 s with the other core busy, 0.01 s alone)
+    with threadpool_limits(1, user_api="blas"):
+        return _factor_of_gram(Z @ Z.T)
 
 
 def _homogeneous_from_factor(

@@ -179,7 +179,8 @@ def _frozen_features(
     Ka = np.zeros((n, n))
     Kc = np.zeros((n, n))
     G = np.empty((min(_UNIT_BLOCK, m), n))
-    for j0, Vb in blocks:
+
+    def block(j0: int, Vb: np.ndarray) -> None:
         b = Vb.shape[0]
         Hb = FT[j0 : j0 + b]
         np.matmul(Vb, Xb.T, out=Hb)
@@ -193,11 +194,45 @@ def _frozen_features(
             N[j0 : j0 + b] = Nb
             Hb /= Nb[:, None]
         np.maximum(Hb, 0.0, out=Hb)
-        Ka += Hb.T @ Hb
+        np.add(Ka, Hb.T @ Hb, out=Ka)
         Gb = G[:b]
         np.multiply(Hb, a[j0 : j0 + b, None], out=Gb)
-        Kc += Gb.T @ Gb
+        np.add(Kc, Gb.T @ Gb, out=Kc)
+
+    _run_blocks(block, blocks)
     return _FrozenFeatures(FT, Ka, Kc, N, a)
+
+
+def _run_blocks(block: Callable[[int, np.ndarray], None], blocks) -> None:
+    """Run ``block`` over ``blocks`` with the BLAS thread count chosen by measuring.
+
+    Block 0 runs on one BLAS thread (it also pays the first touch of the buffers),
+    block 1 on one thread and block 2 on BLAS's own setting, both timed; the faster
+    setting runs the rest (as :func:`_probe_blas_threads` does for the reference
+    networks). With both cores free two threads gain up to ~1.7x; with the other core
+    busy OpenBLAS's threads wait on each other, and the m = 8192 cell took 6-8 s
+    instead of ~2 s (2-core VM, load 2-3).
+    """
+    import time
+
+    from threadpoolctl import ThreadpoolController
+
+    ctl = ThreadpoolController()
+    times: dict[int | None, float] = {}
+    pick: int | None = 1
+    for idx, (j0, Vb) in enumerate(blocks):
+        probing = idx in (1, 2) and Vb.shape[0] == _UNIT_BLOCK
+        k = (None if idx == 2 else 1) if idx <= 2 else pick
+        t0 = time.perf_counter()
+        if k is None:
+            block(j0, Vb)
+        else:
+            with ctl.limit(limits=k, user_api="blas"):
+                block(j0, Vb)
+        if probing:
+            times[k] = time.perf_counter() - t0
+            if len(times) == 2:
+                pick = min(times, key=times.__getitem__)
 
 
 def _svm_gamma_gram(
@@ -219,12 +254,18 @@ def _svm_gamma_gram(
     def z_dot(w: np.ndarray) -> np.ndarray:  # Z w = y (F w)
         return y * (FT.T @ (w if scale is None else w * scale))
 
-    if m <= FT.shape[1]:  # m <= n: the points themselves (n x m) are the factor
-        Z = FT.T * y[:, None] if scale is None else FT.T * (y[:, None] * scale)
-        lm = _homogeneous_from_factor(Z, zt_dot, z_dot, m, True, Z, start)
-    else:  # rows y_i L_i: a factor of the Gram matrix diag(y) K diag(y) of y * F
-        Zr = _factor_of_gram(K) * y[:, None]
-        lm = _homogeneous_from_factor(Zr, zt_dot, z_dot, m, True, None, start)
+    from threadpoolctl import threadpool_limits
+
+    # n x n factor, NNLS and matrix-vector products: one BLAS thread (LAPACK's and
+    # the level-2 threads only wait on a shared 2-core machine: a 1000 x 1000
+    # Cholesky took 1.35 s on two threads with the other core busy)
+    with threadpool_limits(1, "blas"):
+        if m <= FT.shape[1]:  # m <= n: the points themselves (n x m) are the factor
+            Z = FT.T * y[:, None] if scale is None else FT.T * (y[:, None] * scale)
+            lm = _homogeneous_from_factor(Z, zt_dot, z_dot, m, True, Z, start)
+        else:  # rows y_i L_i: a factor of the Gram matrix diag(y) K diag(y) of y * F
+            Zr = _factor_of_gram(K) * y[:, None]
+            lm = _homogeneous_from_factor(Zr, zt_dot, z_dot, m, True, None, start)
     if not lm.separable or lm.value <= 0:
         return 0.0, np.zeros(m), math.nan, lm
     return lm.value / math.sqrt(m), lm.direction, lm.rel_gap, lm
