@@ -3,7 +3,9 @@ Assumption 1.2) via reference networks (Appendix A), and the no-BN margin."""
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -656,22 +658,80 @@ def _blas_threads(work: int, threads: int | None) -> int | None:
     return 1 if work < _BLAS_SERIAL_WORK else None
 
 
-def _probe_blas_threads(U: np.ndarray, T: np.ndarray, ZT: np.ndarray) -> int | None:
-    """1 or None (BLAS's own setting), whichever runs ``U T'`` and ``ZT T`` faster."""
+def _probe_blas_threads(
+    U: np.ndarray, T: np.ndarray, ZT: np.ndarray, split: _SplitGemm | None = None
+) -> int | None:
+    """1 or None, whichever runs ``U T'`` and ``ZT T`` faster: one BLAS thread, or
+    (None) BLAS's own setting -- or, given ``split``, the GEMMs split by rows over
+    its threads, each on one BLAS thread (how the loop then runs them)."""
     import time
 
     from threadpoolctl import threadpool_limits
 
     dU = np.empty_like(U)
+    one = _SplitGemm(1)
     best: dict[int | None, float] = {1: math.inf, None: math.inf}
     for _ in range(2):
         for k in (1, None):
-            with threadpool_limits(k, "blas"):
+            lim = 1 if split is not None else k
+            mm = split if (split is not None and k is None) else one
+            with threadpool_limits(lim, "blas"):
                 t0 = time.perf_counter()
-                np.matmul(U, T.T, out=ZT)
-                np.matmul(ZT, T, out=dU)
+                mm(U, T.T, ZT)
+                mm(ZT, T, dU)
                 best[k] = min(best[k], time.perf_counter() - t0)
     return 1 if best[1] <= best[None] else None
+
+
+class _SplitGemm:
+    """``out = A @ B`` with A's rows split over ``parts`` threads, each calling BLAS
+    on one thread (the caller limits BLAS to one thread around the loop).
+
+    Why not BLAS's own threads: after a two-thread GEMM OpenBLAS's idle worker keeps
+    spinning, and the fused Numba passes that follow (forward, backward, Adam on the
+    m x r rows) lose the second core to it. Per part at m = 4096, n = 1000, r = 999
+    (2-core VM, load ~1): forward + backward + Adam took 11-25 ms after two-thread
+    GEMMs and 12.5 ms after split ones, the GEMMs equally fast (55 ms each).
+    Output row blocks are disjoint and each row of ``A @ B`` comes from the same
+    BLAS kernel, so the result does not depend on the split.
+    """
+
+    def __init__(self, parts: int) -> None:
+        self.parts = max(1, int(parts))
+        self._ex: Any = None
+        if self.parts > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._ex = ThreadPoolExecutor(self.parts - 1)
+
+    def __call__(self, A: np.ndarray, B: np.ndarray, out: np.ndarray) -> None:
+        m = A.shape[0]
+        if self._ex is None or m < 2 * self.parts:
+            np.matmul(A, B, out=out)
+            return
+        cuts = [m * i // self.parts for i in range(self.parts + 1)]
+        futs = [
+            self._ex.submit(np.matmul, A[lo:hi], B, out=out[lo:hi])
+            for lo, hi in itertools.pairwise(cuts[1:])
+        ]
+        np.matmul(A[: cuts[1]], B, out=out[: cuts[1]])
+        for fu in futs:
+            fu.result()
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.shutdown()
+
+
+def _blas_max_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    counts = [
+        int(i.get("num_threads", 1))
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    return max(counts, default=1)
 
 
 def train_reference_network(
@@ -685,6 +745,7 @@ def train_reference_network(
     lr_V: float | None = None,
     eps: float = 0.0,
     threads: int | None = None,
+    _step_clock: list[float] | None = None,
 ) -> ReferenceNetwork:
     """Train a reference a- or c-network with V moving in a Delta_V ball (App. A).
 
@@ -760,9 +821,14 @@ def train_reference_network(
     lr = float(lr)
     lr_V = float(radius * float(np.median(N0)) if lr_V is None else lr_V)
     U = U0.copy()
-    M1, M2 = np.zeros_like(U), np.zeros_like(U)
+    # written here, not at the first step: on the project's VM the first touch of
+    # fresh memory costs ~12 ns a byte (3 x 33 MB at m = 4096: ~1.2 s), a set-up
+    # cost that np.zeros' lazily zeroed pages would otherwise move into step 1
+    M1, M2, dU = np.empty_like(U), np.empty_like(U), np.empty_like(U)
+    M1.fill(0.0)
+    M2.fill(0.0)
+    dU.fill(0.0)
     m1, m2 = np.zeros(m), np.zeros(m)
-    dU = np.empty_like(U)
     N, f, g = np.empty(m), np.empty(n), np.empty(n)
     da, dc, dsq = np.empty(m), np.empty(m), np.empty(m)
     b1, b2, tiny = _ADAM_B1, _ADAM_B2, _ADAM_TINY
@@ -771,30 +837,43 @@ def train_reference_network(
     nt = _config.threads_for(n * m)
     if threads is not None:
         nt = max(1, min(nt, int(threads)))
+    if _step_clock is not None:
+        _step_clock.append(time.perf_counter())
     blas = _blas_threads(n * T.shape[1] * m, threads)
-    if threads is None and blas is None and steps >= _BLAS_PROBE_STEPS:
-        blas = _probe_blas_threads(U, T, ZT)
+    # BLAS's own threads: replaced by row-split GEMMs on one BLAS thread each
+    split = _SplitGemm(_blas_max_threads() if blas is None else 1)
+    probe = threads is None and blas is None and steps >= _BLAS_PROBE_STEPS
+    if probe and _probe_blas_threads(U, T, ZT, split) == 1:
+        split.close()
+        split = _SplitGemm(1)
+    if blas is None:
+        blas = 1
     with (
         _config.numba_threads(nt),
         threadpool_limits(blas, "blas"),
         np.errstate(over="ignore", invalid="ignore"),
     ):
-        for t in range(1, steps + 1):
-            np.matmul(U, T.T, out=ZT)
-            _kn.forward_train(ZT, a, c, eps, nt, N, f)
-            risk, _, _ = _kn.risk_and_dloss(f, y, g)
-            _kn.backward_inplace(ZT, a, c, N, g, nt, da, dc)
-            np.matmul(ZT, T, out=dU)
-            gv = da if train == "a" else dc
-            m1 *= b1
-            m1 += (1.0 - b1) * gv
-            m2 *= b2
-            m2 += (1.0 - b2) * gv * gv
-            vec -= (lr / (1.0 - b1**t)) * m1 / (np.sqrt(m2 / (1.0 - b2**t)) + tiny)
-            _ka.adam_rows(U, dU, M1, M2, U0, wrow, lr_V, b1, b2, t, tiny, nt, dsq)
-            dv2 = float(dsq.sum()) / m
-            if dv2 > r2:
-                _ka.shrink_toward(U, U0, radius / math.sqrt(dv2), nt)
+        try:
+            for t in range(1, steps + 1):
+                split(U, T.T, ZT)
+                _kn.forward_train(ZT, a, c, eps, nt, N, f)
+                risk, _, _ = _kn.risk_and_dloss(f, y, g)
+                _kn.backward_inplace(ZT, a, c, N, g, nt, da, dc)
+                split(ZT, T, dU)
+                gv = da if train == "a" else dc
+                m1 *= b1
+                m1 += (1.0 - b1) * gv
+                m2 *= b2
+                m2 += (1.0 - b2) * gv * gv
+                vec -= (lr / (1.0 - b1**t)) * m1 / (np.sqrt(m2 / (1.0 - b2**t)) + tiny)
+                _ka.adam_rows(U, dU, M1, M2, U0, wrow, lr_V, b1, b2, t, tiny, nt, dsq)
+                dv2 = float(dsq.sum()) / m
+                if dv2 > r2:
+                    _ka.shrink_toward(U, U0, radius / math.sqrt(dv2), nt)
+                if _step_clock is not None:  # benchmarks: the clock after each step
+                    _step_clock.append(time.perf_counter())
+        finally:
+            split.close()
     if not (np.all(np.isfinite(U)) and np.all(np.isfinite(vec))):
         raise BNBoundsValueError(
             f"the reference {train}-network diverged (non-finite parameters); "
