@@ -577,3 +577,26 @@ def test_figure1_warm_chain_equals_cold_chain():
         if rw["m"] == 96:  # the first width has nothing to start from
             assert not rw["warm_started"]
     assert used >= 2  # the later widths did start warm (and verified)
+
+
+def test_reference_network_row_split_gemms_leave_the_iterates_unchanged(monkeypatch):
+    from bnbounds.margin import reference
+
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((37, 11)), rng.standard_normal((11, 5))
+    out = np.empty((37, 5))
+    split = reference._SplitGemm(3)
+    split(A, B, out)
+    split.close()
+    np.testing.assert_allclose(out, A @ B, rtol=1e-14, atol=1e-15)
+    data = datasets.linearly_separable(50, 8, margin=0.05, rng=6)
+    W0 = init_params(24, 8, 1)
+    kw = {"radius": 0.02, "steps": 20, "lr": 0.02}
+    pinned = train_reference_network(data, W0, threads=1, **kw)
+    monkeypatch.setattr(reference, "_BLAS_SERIAL_WORK", 0)  # BLAS's own threads ...
+    monkeypatch.setattr(reference, "_blas_max_threads", lambda: 3)  # ... as 3 rows
+    clock: list[float] = []
+    split_run = train_reference_network(data, W0, _step_clock=clock, **kw)
+    assert len(clock) == kw["steps"] + 1
+    np.testing.assert_allclose(split_run.V, pinned.V, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(split_run.vec, pinned.vec, rtol=1e-9, atol=1e-13)
