@@ -163,7 +163,7 @@ def warm_chain(data, widths) -> None:
             gen = np.random.default_rng(0)
             a0 = gen.standard_normal(m) / np.sqrt(m)
             ff = ref._frozen_features(
-                data, a0, ref._v_blocks(m, data.d, None, gen), m, eps=0.0,
+                data, a0, ref._drawn_blocks(m, data.d, gen), m, eps=0.0,
                 normalize=True,
             )  # fmt: skip
             ref._svm_gamma_gram(ff, "a", y, m, empty)  # JIT / cache load

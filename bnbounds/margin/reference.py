@@ -96,27 +96,59 @@ def _svm_gamma(F: np.ndarray, y: np.ndarray, m: int) -> tuple[float, np.ndarray]
 _UNIT_BLOCK = 256
 
 
-def _v_blocks(m: int, d: int, W0: Params | None, gen: Any):
+def _drawn_blocks(m: int, d: int, gen: Any) -> Callable[[Any], Any]:
+    """The blocks of V drawn from ``gen`` (see :func:`_v_blocks`), as a factory that
+    :func:`_frozen_features` calls with its ``touch``."""
+    return lambda touch: _v_blocks(m, d, None, gen, touch)
+
+
+def _v_blocks(
+    m: int,
+    d: int,
+    W0: Params | None,
+    gen: Any,
+    touch: Callable[[int, int], None] | None = None,
+):
     """Blocks ``(j0, V[j0:j0+b])`` of V: views of ``W0.V``, or drawn from ``gen``.
 
     Drawn blocks are the rows of ``init_params(m, d, gen).V`` (after its ``m``
     draws of ``a``): ``standard_normal`` fills row-major from one stream, so drawing
     the rows by blocks into one reused buffer gives the same numbers without ever
     holding the m x d matrix (200 MB at m = 8192, d = 3072; on the project's VM the
-    first touch of fresh memory costs ~12 ns a byte).
+    first touch of fresh memory costs ~12 ns a byte). ``touch(j0, b)``, if given, is
+    called on the helper thread that draws block ``(j0, b)`` (to fault in the
+    caller's output rows for it ahead of time).
     """
     if W0 is not None:
         V = np.asarray(W0.V, dtype=np.float64)
         for j0 in range(0, m, _UNIT_BLOCK):
             yield j0, V[j0 : j0 + _UNIT_BLOCK]
         return
-    buf = np.empty((min(_UNIT_BLOCK, m), d))
+    from concurrent.futures import ThreadPoolExecutor
+
+    # two buffers: block i+1 is drawn on a helper thread (NumPy's generators release
+    # the GIL) while the caller works on block i; the draws stay in stream order
+    bufs = [
+        np.empty((min(_UNIT_BLOCK, m), d)) for _ in range(2 if m > _UNIT_BLOCK else 1)
+    ]
     sd = np.sqrt(d)
-    for j0 in range(0, m, _UNIT_BLOCK):
-        Vb = buf[: min(_UNIT_BLOCK, m - j0)]
+    starts = list(range(0, m, _UNIT_BLOCK))
+
+    def draw(i: int) -> np.ndarray:
+        Vb = bufs[i % len(bufs)][: min(_UNIT_BLOCK, m - starts[i])]
         gen.standard_normal(out=Vb)
         np.divide(Vb, sd, out=Vb)  # as init_params: V = normals / sqrt(d)
-        yield j0, Vb
+        if touch is not None:
+            touch(starts[i], Vb.shape[0])
+        return Vb
+
+    with ThreadPoolExecutor(1) as ex:
+        nxt = ex.submit(draw, 0)
+        for i, j0 in enumerate(starts):
+            Vb = nxt.result()
+            if i + 1 < len(starts):
+                nxt = ex.submit(draw, i + 1)
+            yield j0, Vb
 
 
 class _FrozenFeatures:
@@ -181,6 +213,15 @@ def _frozen_features(
     Ka = np.zeros((n, n))
     Kc = np.zeros((n, n))
     G = np.empty((min(_UNIT_BLOCK, m), n))
+
+    def touch(j0: int, b: int) -> None:
+        # one write a page (4 KB) of FT's rows for the block: the first touch of
+        # fresh memory (~12 ns a byte on the project's VM, 0.8 s for FT at m = 8192)
+        # is paid on the drawing thread, ahead of the block, not by the GEMM
+        FT[j0 : j0 + b].reshape(-1)[::512] = 0.0
+
+    if callable(blocks):
+        blocks = blocks(touch)
 
     def block(j0: int, Vb: np.ndarray) -> None:
         b = Vb.shape[0]
@@ -493,7 +534,7 @@ def bn_margin(
         # as init_params(m, d, rng)) instead of holding the m x d matrix
         gen = as_rng(rng)
         a0 = gen.standard_normal(m) / np.sqrt(m)
-        blocks = _v_blocks(m, data.d, None, gen)
+        blocks = _drawn_blocks(m, data.d, gen)
     else:
         if W0 is None:
             W0 = init_params(m, data.d, rng)
@@ -940,7 +981,7 @@ def unnormalized_margin(
     if W0 is None:
         gen = as_rng(rng)
         a0 = gen.standard_normal(m) / np.sqrt(m)  # as init_params(m, d, rng)
-        blocks = _v_blocks(m, data.d, None, gen)
+        blocks = _drawn_blocks(m, data.d, gen)
     else:
         if W0.m != m or W0.d != data.d:
             raise BNBoundsValueError(
