@@ -858,10 +858,8 @@ def _sgd_fused(
     nblocks = _kt.sgd_threads(m, run.r, run.steps, run.sgd_threads)
     st = _kt.new_sgd_state(run.a, run.c, run.B, nblocks)
     lam = run.lam if run.bn else np.zeros_like(run.lam)
-    dat = _kt.SGDData(run.T, run.y, lam)
-    org = _kt.Origin(
-        run.org.a0, run.org.c0, _kt.blocked_transpose(run.org.B0, nblocks), np.zeros(m)
-    )
+    dat = _kt.new_sgd_data(run.T, run.y, lam)
+    org = _kt.Origin(run.org.a0, run.org.c0, _kt.padded_rows(run.org.B0), np.zeros(m))
     acc = np.zeros(6)  # acc[2] = 0: the state starts at W_0
     acc[3] = run.alpha if run.alpha is not None else 0.0
     acc[4] = run.radii[0] ** 2 if run.radii is not None else np.inf
@@ -886,9 +884,9 @@ def _sgd_fused(
         if status != _kt.OK:
             raise run.diverged(s)
         if run.is_record_step(s):
-            run.B[...] = _kt.state_B(st.BT, m)
+            run.B[...] = _kt.state_B(st.B, run.r)
             run.evaluate_and_record(s, callback)
-    run.B[...] = _kt.state_B(st.BT, m)
+    run.B[...] = _kt.state_B(st.B, run.r)
 
 
 def _sgd_minibatch(

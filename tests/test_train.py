@@ -336,19 +336,26 @@ def test_move_bound_bounds_the_pass(seed, m, r, active, scale):
     ck = np.where(on, rng.standard_normal(m) * scale, 0.0)
     coef = np.where(on, rng.standard_normal(m) * scale, 0.0)
     t = rng.standard_normal(r)
-    BT = kt.blocked_transpose(B)[0]  # (r, w): one block
-    before = BT[:, :m].copy()
-    s = np.ascontiguousarray(np.sum(lam[:, None] * BT[:, :m] ** 2, axis=0))
-    s_new, z_new = np.empty(m), np.empty(m)
-    kt_sgd._pass_update(BT, ck, coef, lam, t, t, s_new, z_new)
-    moved = float(np.linalg.norm(BT[:, :m] - before))
+    Bp = kt.padded_rows(B)  # (m, rp): unit j in row j
+    rp = Bp.shape[1]
+    lp, tp = np.zeros(rp), np.zeros(rp)
+    lp[:r], tp[:r] = lam, t
+    before = Bp[:, :r].copy()
+    s = np.ascontiguousarray(np.sum(lam[None, :] * before**2, axis=1))
+    s_new, z_new = s.copy(), np.empty(m)
+    act, still = np.empty(m, np.int64), np.empty(m, np.int64)
+    kt_sgd._pass_update(
+        Bp, ck, coef, lp, tp, tp, s_new, z_new, act, still, np.zeros(m), 0.0, False
+    )
+    moved = float(np.linalg.norm(Bp[:, :r] - before))
     b_norm = float(np.linalg.norm(before))
     bound = kt_sgd._move_bound(
         s, ck, coef, t, float(np.sqrt(lam.max())), b_norm, np.empty(m)
     )
     hypothesis.target(moved / max(bound, 1e-300), label="moved / bound")
     assert moved <= bound * (1 + kt.BOUND_SLACK)
-    assert not BT[:, m:].any()
+    assert not Bp[:, r:].any()
+    np.testing.assert_array_equal(Bp[~on, :r], before[~on])  # still units: no bit
 
 
 def test_gd_chunking_and_records_are_invisible(small):
@@ -481,44 +488,62 @@ def test_sgd_two_threads_divergence_and_exit(small, force_sgd_threads):
 
 @pytest.mark.parametrize("nblocks", [1, 2, 3])
 def test_sgd_state_layout_is_aligned_and_padding_untouched(small, nblocks):
-    """The SGD state keeps each block of units in its own region, every row on a
-    cache line (the pass is ~12% faster aligned); B reads back exactly, and the
-    padding beyond each block's units is never written by the kernels."""
+    """The SGD state keeps unit j in row j, every row on a cache line (whole
+    8-lane vectors); blocks of units are whole cache lines of the per-unit
+    arrays; B reads back exactly, and the padding columns are never written."""
     from bnbounds._kernels import train as kt
 
     for m in (1, 5, 8, 13, 40):
         B = np.arange(3.0 * m).reshape(m, 3)
         st = kt.new_sgd_state(np.ones(m), np.ones(m), B, nblocks)
-        assert st.BT.shape[:2] == (nblocks, 3)
-        assert st.BT.shape[2] % 8 == 0
-        assert st.BT.flags.c_contiguous
+        assert st.B.shape == (m, 8)
+        assert st.B.flags.c_contiguous
+        assert st.nblocks == nblocks
+        for j in range(m):
+            assert st.B[j].ctypes.data % kt.ALIGN == 0
         for b in range(nblocks):
             lo, hi = kt.unit_block(m, b, nblocks)
             assert lo % 8 == 0 or lo == hi == m  # whole lines, or an empty tail
-            assert hi - lo <= st.BT.shape[2]
-            for k in range(3):
-                assert st.BT[b, k].ctypes.data % kt.ALIGN == 0
         for v in (st.s, st.invn, st.z, st.coef, st.ck, st.g):
             assert v.shape == (m,)
             assert v.ctypes.data % kt.ALIGN == 0
-        np.testing.assert_array_equal(kt.state_B(st.BT, m), B)
+        np.testing.assert_array_equal(kt.state_B(st.B, 3), B)
     m = 40
     W0 = init_params(m, small.d, 2)
     B = W0.V @ small.basis.W
+    r = B.shape[1]
     st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), B, nblocks)
-    dat = kt.SGDData(
-        small.basis.T, np.ascontiguousarray(small.y), small.basis.eigenvalues
-    )
-    org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
+    dat = kt.new_sgd_data(small.basis.T, small.y, small.basis.eigenvalues)
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
     acc = np.zeros(6)
     acc[4] = np.inf
     idx = np.random.default_rng(0).integers(0, small.n, 300)
-    done, status, _ = kt.sgd_steps(st, dat, idx, 0.5, 0.0, True, org, True, acc)
+    done, status, _ = kt.run_sgd(st, dat, idx, 0.5, 0.0, True, org, True, acc)
     assert (done, status) == (300, kt.OK)
-    for b in range(nblocks):
-        lo, hi = kt.unit_block(m, b, nblocks)
-        assert not st.BT[b, :, hi - lo :].any()
-    assert np.abs(kt.state_B(st.BT, m) - B).max() > 0  # it did train
+    assert st.B.shape[1] > r  # padded
+    assert not st.B[:, r:].any()
+    assert np.abs(kt.state_B(st.B, r) - B).max() > 0  # it did train
+
+
+def test_sgd_shapes_are_checked(small):
+    """run_sgd refuses data that does not fit the state's padded rows (the
+    kernels read whole 8-lane rows and check nothing)."""
+    from bnbounds._kernels import train as kt
+
+    m = 8
+    W0 = init_params(m, small.d, 2)
+    b = small.basis
+    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W)
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
+    acc = np.zeros(6)
+    idx = np.zeros(3, dtype=np.int64)
+    raw = kt.SGDData(b.T, np.ascontiguousarray(small.y), b.eigenvalues)
+    with pytest.raises(ValueError, match="new_sgd_data"):
+        kt.run_sgd(st, raw, idx, 0.1, 0.0, True, org, False, acc)
+    bad_org = kt.Origin(st.a, st.c, kt.state_B(st.B, b.rank), np.zeros(m))
+    dat = kt.new_sgd_data(b.T, small.y, b.eigenvalues)
+    with pytest.raises(ValueError, match="origin"):
+        kt.run_sgd(st, dat, idx, 0.1, 0.0, True, bad_org, False, acc)
 
 
 def test_sgd_orders(small):
