@@ -143,3 +143,25 @@ def test_pass_equals_unit_by_unit_calls():
 @njit(**{"cache": _config.CACHE, "fastmath": _config.FASTMATH})
 def _lanes_ref_update_call(row, ck, cf, lam, t, tn):
     return _lanes.row_update(row, 0, ck, cf, lam, t, tn)
+
+
+@given(
+    m=st.integers(0, 40),
+    seed=st.integers(0, 2**32 - 1),
+    special=st.sampled_from([0.0, -0.0, float("nan"), 1e-300, float("inf")]),
+)
+def test_split_matches_the_scalar_rule(m, seed, special):
+    """_split_units (eight at a time by compress-stores where the target has
+    AVX-512, the rest one by one) lists exactly the units with ck or coef
+    nonzero or not a number, in order, and the others."""
+    rng = np.random.default_rng(seed)
+    ck = np.where(rng.random(m) < 0.5, 0.0, rng.standard_normal(m))
+    coef = np.where(rng.random(m) < 0.5, 0.0, rng.standard_normal(m))
+    pick = rng.random(m) < 0.2
+    ck[pick] = special
+    act, still = np.full(m, -1, np.int64), np.full(m, -1, np.int64)
+    na, ns = ks._split_units(ck, coef, act, still)
+    moves = [j for j in range(m) if not (ck[j] == 0.0 and coef[j] == 0.0)]
+    rest = [j for j in range(m) if ck[j] == 0.0 and coef[j] == 0.0]
+    assert act[:na].tolist() == moves
+    assert still[:ns].tolist() == rest

@@ -107,6 +107,18 @@ if _config.JIT_DISABLED:
         """``sum_k (B[j, k] - B0[j, k])^2`` in eight lanes."""
         return _lanes_py(B, j, [B0[j]], lambda x, y: (x - y) * (x - y))
 
+    def split8(ck, coef, act, still):
+        """The first ``8 (m // 8)`` units with ``ck_j`` or ``coef_j`` nonzero (or
+        not a number), in order, into ``act``, the others into ``still``;
+        returns ``(na, ns)``."""
+        n8 = coef.shape[0] - coef.shape[0] % 8
+        moves = (coef[:n8] != 0.0) | (ck[:n8] != 0.0)
+        a = np.flatnonzero(moves)
+        b = np.flatnonzero(~moves)
+        act[: a.size] = a
+        still[: b.size] = b
+        return a.size, b.size
+
 else:
     from llvmlite import ir
     from numba import types
@@ -487,3 +499,98 @@ else:
             return _tree(builder, _lane_loop(builder, intp, nq, _PIECES, body))
 
         return sig, codegen
+
+    _COMPRESS = WIDTH == LANES  # AVX-512's vcompresspd; elsewhere LLVM would
+    # expand the compress-store into scalar code: the caller's loop is as good
+
+    @intrinsic
+    def split8(typingctx, ck, coef, act, still):
+        """The first ``8 (m // 8)`` units with ``ck_j`` or ``coef_j`` nonzero (or
+        not a number), in order, into ``act``, the others into ``still``;
+        returns ``(na, ns)``. Eight units at a time: two compares, then
+        ``llvm.masked.compressstore`` of their indices into each list (with
+        512-bit vectors; other targets get ``(0, 0)`` and the caller's loop)."""
+        ints = (act, still)
+        if not (
+            _is_vector(ck)
+            and _is_vector(coef)
+            and all(
+                isinstance(t, types.Array)
+                and t.ndim == 1
+                and t.layout == "C"
+                and t.dtype == types.int64
+                for t in ints
+            )
+        ):
+            return None
+        sig = types.UniTuple(types.intp, 2)(ck, coef, act, still)
+
+        def codegen(context, builder, sig, args):
+            intp = context.get_value_type(types.intp)
+            zero = ir.Constant(intp, 0)
+            if not _COMPRESS:
+                return context.make_tuple(builder, sig.return_type, [zero, zero])
+            i64 = ir.IntType(64)
+            v8i64 = ir.VectorType(i64, LANES)
+            v8i1 = ir.VectorType(ir.IntType(1), LANES)
+            ckp, cfp, ap, sp = (
+                _data(context, builder, sig.args[i], args[i]) for i in range(4)
+            )
+            m = builder.extract_value(
+                context.make_array(sig.args[1])(context, builder, args[1]).shape, 0
+            )
+            nq = builder.udiv(m, ir.Constant(intp, LANES))
+            i64p = i64.as_pointer()
+            fnty = ir.FunctionType(ir.VoidType(), [v8i64, i64p, v8i1])
+            cstore = cgutils.get_or_insert_function(
+                builder.module, fnty, "llvm.masked.compressstore.v8i64"
+            )
+            ctpop = cgutils.get_or_insert_function(
+                builder.module,
+                ir.FunctionType(ir.IntType(8), [ir.IntType(8)]),
+                "llvm.ctpop.i8",
+            )
+            lanes = ir.Constant(v8i64, list(range(LANES)))
+            zv = ir.Constant(_VEC, [0.0] * LANES)
+            ones = ir.Constant(v8i1, [1] * LANES)
+            pre = builder.block
+            loop = builder.append_basic_block("split.loop")
+            done = builder.append_basic_block("split.done")
+            builder.cbranch(builder.icmp_signed(">", nq, zero), loop, done)
+            builder.position_at_end(loop)
+            q = builder.phi(intp)
+            na = builder.phi(intp)
+            ns = builder.phi(intp)
+            for phi in (q, na, ns):
+                phi.add_incoming(zero, pre)
+            k = builder.mul(q, ir.Constant(intp, LANES))
+            c1 = builder.fcmp_unordered("!=", _load(builder, cfp, k), zv)
+            c2 = builder.fcmp_unordered("!=", _load(builder, ckp, k), zv)
+            mask = builder.or_(c1, c2)
+            idx = builder.add(_splat_int(builder, builder.sext(k, i64), v8i64), lanes)
+            builder.call(cstore, [idx, builder.gep(ap, [na]), mask])
+            builder.call(cstore, [idx, builder.gep(sp, [ns]), builder.xor(mask, ones)])
+            cnt = builder.call(ctpop, [builder.bitcast(mask, ir.IntType(8))])
+            cnt = builder.zext(cnt, intp)
+            na_n = builder.add(na, cnt)
+            ns_n = builder.add(ns, builder.sub(ir.Constant(intp, LANES), cnt))
+            q_n = builder.add(q, ir.Constant(intp, 1))
+            for phi, val in ((q, q_n), (na, na_n), (ns, ns_n)):
+                phi.add_incoming(val, loop)
+            builder.cbranch(builder.icmp_signed("<", q_n, nq), loop, done)
+            builder.position_at_end(done)
+            out = []
+            for val in (na_n, ns_n):
+                phi = builder.phi(intp)
+                phi.add_incoming(zero, pre)
+                phi.add_incoming(val, loop)
+                out.append(phi)
+            return context.make_tuple(builder, sig.return_type, out)
+
+        return sig, codegen
+
+    def _splat_int(builder, x, vty):
+        undef = ir.Constant(vty, ir.Undefined)
+        v = builder.insert_element(undef, x, ir.Constant(_I32, 0))
+        mask = ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES)
+        return builder.shuffle_vector(v, undef, mask)
