@@ -5,10 +5,12 @@
 
 SGD: per-step cost of the eigenbasis loop against its floor, one m x r
 matrix-vector product (BLAS gemv called from Numba, on 64-byte aligned copies of the
-same numbers: its fastest case), for the same example sequence. The loop runs on one thread (train_sgd's default);
-BLAS's gemv uses every thread once m r is large, so the floor is reported twice:
-BLAS's own threading ("floor") and one thread ("floor1"). A last block times the
-opt-in ``train_sgd(threads=k)`` (units split in blocks, one spin barrier a step).
+same numbers: its fastest case), for the same example sequence. The first blocks run
+the loop on one thread (``train_sgd(threads=1)``); BLAS's gemv uses every thread once
+m r is large, so the floor is reported twice: BLAS's own threading ("floor") and one
+thread ("floor1"). A last block times the default ``train_sgd()``, on Numba's
+threads (units split in ``sgd_blocks(m, r)`` blocks, one spin barrier a step; the
+same bits as one thread).
 Rows:
 per-step cost across n, d (should be flat) and m, r (should be linear), the issue's
 shape with full-rank data (r = 999); a long end-to-end run; a PyTorch loop that
@@ -71,9 +73,11 @@ def low_rank_data(n: int, d: int, r: int, seed: int = 0) -> Dataset:
     return Dataset(C @ Q.T, y).scaled()
 
 
-def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1, nblocks: int = 1):
-    """The state train_sgd builds (kt.new_sgd_state: aligned, one block of units
-    per thread)."""
+def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1, nblocks: int | None = None):
+    """The state train_sgd builds (kt.new_sgd_state: aligned, its units in
+    ``kt.sgd_blocks(m, r)`` blocks unless ``nblocks`` is given)."""
+    if nblocks is None:
+        nblocks = kt.sgd_blocks(m, data.basis.rank)
     W0 = init_params(m, data.d, seed)
     b = data.basis
     st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W, nblocks)
@@ -106,7 +110,7 @@ def sgd_step_time(
     (OpenBLAS's workers spin for up to about a second after a GEMV and would
     take the second core from the loop's barrier), then the loop.
     """
-    st, dat, org, acc = sgd_kernel_setup(data, m, nblocks=threads)
+    st, dat, org, acc = sgd_kernel_setup(data, m)
     idx = np.random.default_rng(2).integers(0, data.n, steps)
     kt.run_sgd(st, dat, idx[:4], eta, 0.0, True, org, track, acc, 1)  # compile
     # The floor reads the same m x r numbers, from 64-byte aligned copies:
@@ -292,7 +296,8 @@ def main() -> None:
     nthr = numba.get_num_threads()
     if nthr >= 2:
         print(
-            f"  opt-in train_sgd(threads={nthr}), one block of units per thread "
+            f"  train_sgd's default: {nthr} threads (Numba's), the blocks split "
+            "between them "
             "(measured after a pause, no BLAS running):"
         )
         print(f"  {'m':>6} {'r':>6} {head}")

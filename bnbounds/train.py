@@ -30,6 +30,7 @@ Variants the paper leaves open, side by side with its setting:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 import weakref
@@ -740,7 +741,7 @@ def train_sgd(
     alpha: float | None = None,
     reference: Params | None = None,
     callback: Callable[[int, dict[str, float]], None] | None = None,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> Trajectory:
     """SGD as in the paper (Section 1.3): one example per step, full-data mu, Sigma.
 
@@ -766,15 +767,18 @@ def train_sgd(
         averaged over the minibatch (practice; the paper leaves it open).
     batch_size : int, optional
         Required (>= 2) for ``"minibatch"``; must be None otherwise.
-    threads : int, default 1
-        Threads of the fused loop (``"batch"``, ``"none"``): each owns a block of
-        units and they meet at a spin barrier once per step. Opt-in: measured
-        1.6x faster per step at m = 1024, r = 100 on 2 idle cores, but a thread
-        that spins elsewhere on those cores (OpenBLAS's workers spin after each
-        GEMM, e.g. a record's, for up to about a second) makes every barrier
-        wait: with records every 2000 steps a step took 47 us instead of 15.
-        Use it with ``OPENBLAS_NUM_THREADS=1`` and nothing else running. Results
-        match one thread to round-off (the sum over units in f is split).
+    threads : int, optional
+        Threads of the fused loop (``"batch"``, ``"none"``; default: Numba's
+        thread count, ``numba.get_num_threads()``, which ``NUMBA_NUM_THREADS``
+        sets). The units are split into
+        :func:`bnbounds._kernels.sgd.sgd_blocks` blocks, chosen from m and r
+        alone; each thread owns some and they meet at a spin barrier once per
+        step. The iterates are the same bits for any number of threads (f is
+        added block by block, in block order), so the default depends on the
+        machine but the results do not. While more than one thread runs,
+        BLAS is held to one thread (its workers spin after each GEMM, e.g. a
+        record's, and would make every barrier wait). Small problems and short
+        calls run on one thread.
 
     Returns
     -------
@@ -811,8 +815,12 @@ def train_sgd(
             "normalization='minibatch'"
         )
     rad, alpha = _check_radii(radii, alpha, reference, params)
-    threads = _check_int(threads, "threads", 1)
-    if threads > 1 and normalization == "minibatch":
+    explicit = threads is not None
+    if explicit:
+        threads = _check_int(threads, "threads", 1)
+    else:
+        threads = 1 if normalization == "minibatch" else _numba_threads()
+    if explicit and threads > 1 and normalization == "minibatch":
         raise BNBoundsValueError(
             f"threads is {threads}; the minibatch variant runs on one thread"
         )
@@ -853,10 +861,38 @@ def _sgd_fused(
     callback: Callable[[int, dict[str, float]], None] | None,
 ) -> None:
     m = run.m
-    # One block of units per thread that may run it (the layout is fixed for
-    # the run; a chunk too small for threads runs all blocks on one).
-    nblocks = _kt.sgd_threads(m, run.r, run.steps, run.sgd_threads)
+    # Blocks of units from (m, r) alone: the iterates do not depend on how many
+    # threads run them (a call too short for threads runs all blocks on one).
+    nblocks = _kt.sgd_blocks(m, run.r)
     st = _kt.new_sgd_state(run.a, run.c, run.B, nblocks)
+    most = _kt.sgd_threads(m, run.r, min(run.steps, SGD_CHUNK), run.sgd_threads)
+    with _blas_held(most > 1):
+        _sgd_fused_loop(run, stream, callback, st, nblocks)
+
+
+def _numba_threads() -> int:
+    """Numba's thread count (what ``NUMBA_NUM_THREADS`` and
+    ``numba.set_num_threads`` set): the default of ``train_sgd(threads=)``."""
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+@contextlib.contextmanager
+def _blas_held(hold: bool):
+    """BLAS on one thread while SGD threads run (OpenBLAS's workers spin for up
+    to about a second after a GEMM and would take the SGD threads' cores)."""
+    if not hold:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _sgd_fused_loop(run, stream, callback, st, nblocks) -> None:
+    m = run.m
     lam = run.lam if run.bn else np.zeros_like(run.lam)
     dat = _kt.new_sgd_data(run.T, run.y, lam)
     org = _kt.Origin(run.org.a0, run.org.c0, _kt.padded_rows(run.org.B0), np.zeros(m))

@@ -587,8 +587,8 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
 
     tid, nthreads : int
         This thread and the number of threads.
-    xch : float64 array (nthreads, 2, 8)
-        Exchange rows, one cache line each, alternating between barriers.
+    xch : float64 array (st.nblocks, 2, 8)
+        Exchange rows, one cache line per block, alternating between barriers.
     flags : int64 array (8 (nthreads + 1),)
         Barrier counters and the abort word (zeros on entry).
 
@@ -631,36 +631,31 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
     for k in range(r):
         sqrt_lam_max = max(sqrt_lam_max, lam[k])
     sqrt_lam_max = math.sqrt(sqrt_lam_max)
-    bad = 0
-    b0_part = 0.0  # ||B0||_F^2, for ||B||_F <= ||B0||_F + ||B - B0||_F
+    # Each block publishes its shares in its own row of xch (one cache line),
+    # alternating between two rows by the parity of the barrier: of f, of the
+    # fault count, and (with track) of ||U - U0||^2 and of the squared movement
+    # bound of the step just made, at the first barrier of ||B0||_F^2 (for
+    # ||B||_F <= ||B0||_F + ||B - B0||_F), and of the exact ||V - V0||^2 when the
+    # bound asks for it. Every thread adds all blocks' shares in block order, so
+    # every thread gets the same sums, whatever the number of threads.
     for b in range(tid, nblocks, nthreads):
         lo, hi = unit_block(m, b, nblocks)
         _prologue(st.B[lo:hi], T[idx[0]], lam, z[lo:hi], s[lo:hi])
-        bad += _outputs(
+        row = xch[b, 1]  # for the first barrier
+        row[1] = _outputs(
             s[lo:hi], z[lo:hi], a[lo:hi], c[lo:hi], eps, bn, invn[lo:hi], g[lo:hi]
         )
-        if track:
-            b0_part += _sq_norm(org.B0[lo:hi], org.dv[lo:hi])
-    # Shares published at each barrier: of f, of the fault count, and (with
-    # track) of ||U - U0||^2 and of the squared movement bound of the step just
-    # made, and at the first barrier of ||B0||_F^2.
-    du_part = 0.0
-    mv_part = 0.0
+        row[2] = 0.0
+        row[3] = 0.0
+        row[4] = _sq_norm(org.B0[lo:hi], org.dv[lo:hi]) if track else 0.0
     b0_norm = 0.0
     count = 0  # barriers passed
     for step in range(nsteps + 1):  # the last round only settles the last step
-        f_part = 0.0
-        if step < nsteps:
-            for b in range(tid, nblocks, nthreads):
-                lo, hi = unit_block(m, b, nblocks)
-                f_part += _sum8(g[lo:hi])
         count += 1
-        row = xch[tid, count & 1]
-        row[0] = f_part
-        row[1] = bad
-        row[2] = du_part
-        row[3] = mv_part
-        row[4] = b0_part
+        par = count & 1
+        for b in range(tid, nblocks, nthreads):
+            lo, hi = unit_block(m, b, nblocks)
+            xch[b, par, 0] = _sum8(g[lo:hi]) if step < nsteps else 0.0
         if not barrier(flags, tid, nthreads, count):
             return max(step - 1, 0), ABORTED, exit_at
         f = 0.0
@@ -668,8 +663,8 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
         du = 0.0
         mv = 0.0
         b0sq = 0.0
-        for t in range(nthreads):  # thread order: the same sums in every thread
-            other = xch[t, count & 1]
+        for b in range(nblocks):  # block order: the same sums in every thread
+            other = xch[b, par]
             f += other[0]
             nbad += other[1]
             du += other[2]
@@ -684,17 +679,17 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
             path += math.sqrt(mv) + ROUND_ALLOWANCE * (b0_norm + reach)
             reach = math.sqrt(dv_c) + path  # >= ||V_step - V0||
             if du + alpha * reach * reach * (1.0 + BOUND_SLACK) >= r2:
-                dv_part = 0.0  # exact, with one more barrier
+                count += 1  # exact, with one more barrier
                 for b in range(tid, nblocks, nthreads):
                     lo, hi = unit_block(m, b, nblocks)
-                    dv_part += _sq_dist(st.B[lo:hi], org.B0[lo:hi], org.dv[lo:hi])
-                count += 1
-                xch[tid, count & 1, 5] = dv_part
+                    xch[b, count & 1, 5] = _sq_dist(
+                        st.B[lo:hi], org.B0[lo:hi], org.dv[lo:hi]
+                    )
                 if not barrier(flags, tid, nthreads, count):
                     return step - 1, ABORTED, exit_at
                 dv_c = 0.0
-                for t in range(nthreads):
-                    dv_c += xch[t, count & 1, 5]
+                for b in range(nblocks):
+                    dv_c += xch[b, count & 1, 5]
                 path = 0.0
                 if du + alpha * dv_c >= r2:
                     exit_at = step
@@ -712,9 +707,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
         tn = T[idx[step + 1]] if step + 1 < nsteps else ti
         tracking = track and exit_at < 0
         t_norm = _norm(ti) if tracking else 0.0
-        bad = 0
-        mv_part = 0.0
-        du_part = 0.0
+        npar = (count + 1) & 1  # the rows of the next barrier
         for b in range(tid, nblocks, nthreads):
             lo, hi = unit_block(m, b, nblocks)
             sb = s[lo:hi]
@@ -723,10 +716,14 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
             cb = c[lo:hi]
             coefb = st.coef[lo:hi]
             ckb = st.ck[lo:hi]
-            bad += _coefficients(zb, invn[lo:hi], w, bn, ab, cb, coefb, ckb)
-            if tracking:
-                mv_part += _move_sq(sb, ckb, coefb, t_norm, sqrt_lam_max, org.dv[lo:hi])
             invb = invn[lo:hi]
+            row = xch[b, npar]
+            bad = _coefficients(zb, invb, w, bn, ab, cb, coefb, ckb)
+            row[3] = (
+                _move_sq(sb, ckb, coefb, t_norm, sqrt_lam_max, org.dv[lo:hi])
+                if tracking
+                else 0.0
+            )
             _pass_update(
                 st.B[lo:hi],
                 ckb,
@@ -742,11 +739,13 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
                 eps,
                 bn,
             )
-            bad += _outputs(sb, zb, ab, cb, eps, bn, invb, g[lo:hi], False)
-            if tracking:
-                du_part += _unit_sq_dist(
-                    ab, cb, org.a0[lo:hi], org.c0[lo:hi], org.dv[lo:hi]
-                )
+            row[1] = bad + _outputs(sb, zb, ab, cb, eps, bn, invb, g[lo:hi], False)
+            row[2] = (
+                _unit_sq_dist(ab, cb, org.a0[lo:hi], org.c0[lo:hi], org.dv[lo:hi])
+                if tracking
+                else 0.0
+            )
+            row[4] = 0.0
     if tid == 0:
         acc[1] = du
         acc[2] = dv_c
@@ -757,7 +756,7 @@ def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch,
 @njit(**_JIT)
 def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
     """:func:`sgd_worker` on one thread (no barrier, no partner)."""
-    xch = np.zeros((1, 2, 8))
+    xch = np.zeros((st.nblocks, 2, 8))
     flags = np.zeros(2 * STRIDE, dtype=np.int64)
     return sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, 0, 1, xch, flags)
 
@@ -776,21 +775,37 @@ def unit_block(m, b, nblocks):
 #: Below this much work per call (steps x m x r), run_sgd uses one thread: two
 #: threads cost a thread start (~0.1 ms) per call and a barrier per step.
 MT_MIN_WORK = 1 << 24
-#: Each thread gets at least this many entries of B per step (m r / threads; about
+#: Each block of units has at least this many entries of B (m r / blocks; about
 #: 4 us of pass): below it the barrier's cross-core hand-off and a helper not yet
-#: on its own core cost more than they save (measured at m = 256, r = 50: 1.9 us
-#: a step on one thread, 2.9-4.4 us on two; m = 1024, r = 100: 11.7 -> 7.5 us).
+#: on its own core cost more than two threads save (measured at m = 256, r = 50:
+#: 1.9 us a step on one thread, 2.9-4.4 us on two).
 MT_MIN_ENTRIES = 1 << 15
+#: At most this many blocks of units (a power of two, so that 1, 2, 4 or 8
+#: threads get equal shares).
+MAX_BLOCKS = 8
+
+
+def sgd_blocks(m: int, r: int) -> int:
+    """Blocks of units of an SGD state with m units of r coordinates: the largest
+    power of two <= MAX_BLOCKS with at least MT_MIN_ENTRIES entries and 8 units a
+    block. The iterates depend on it (f is added block by block) and on nothing
+    about the machine: any number of threads up to it gives the same bits."""
+    cap = min(MAX_BLOCKS, (m * r) // MT_MIN_ENTRIES, m // 8)
+    nb = 1
+    while 2 * nb <= cap:
+        nb *= 2
+    return nb
 
 
 def sgd_threads(m: int, r: int, nsteps: int, requested: int) -> int:
     """Threads :func:`run_sgd` uses for a call of nsteps steps when the caller
-    asked for ``requested`` (1 without JIT or with BNBOUNDS_PARALLEL=0)."""
+    asked for ``requested``: at most :func:`sgd_blocks` (1 without JIT, with
+    BNBOUNDS_PARALLEL=0, or for a call too short to pay for a thread start)."""
     if requested < 2 or _config.JIT_DISABLED or not _config.PARALLEL:
         return 1
     if nsteps * m * r < MT_MIN_WORK:
         return 1
-    return max(1, min(requested, (m * r) // MT_MIN_ENTRIES, m // 8))
+    return max(1, min(requested, sgd_blocks(m, r)))
 
 
 def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
@@ -821,11 +836,11 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
         acc,
         0,
         nthreads,
-        np.zeros((nthreads, 2, 8)),
+        np.zeros((st.nblocks, 2, 8)),
         np.zeros(STRIDE * (nthreads + 1), np.int64),
     )
 
-    xch = aligned_zeros((nthreads, 2, 8))  # one cache line per (thread, parity)
+    xch = aligned_zeros((st.nblocks, 2, 8))  # one cache line per (block, parity)
     flags = np.zeros(STRIDE * (nthreads + 1), dtype=np.int64)
     results: list = [None] * nthreads
     errors: list = []

@@ -54,6 +54,7 @@ from .sgd import (  # noqa: F401 - re-exported: the SGD loop's public names
     padded_rows,
     padded_units,
     run_sgd,
+    sgd_blocks,
     sgd_steps,
     sgd_threads,
     sgd_worker,
