@@ -749,3 +749,25 @@ def test_gradient_flow_error_estimate():
 
 def _rel_series(ref: np.ndarray, x: np.ndarray) -> float:
     return float(np.max(np.abs(ref - x)) / np.max(np.abs(ref)))
+
+
+def test_thread_choice_follows_the_measurements():
+    """With the thread count left to train_sgd, each count is probed once (the
+    most first), then the faster is used and the slower re-timed every REPROBE
+    calls; short calls are not timed, and an explicit count is always used."""
+    from bnbounds.train import _ThreadChoice
+
+    ch = _ThreadChoice(adaptive=True)
+    assert ch.pick(1) == 1  # nothing to choose
+    assert ch.pick(2) == 2
+    ch.record(2, 10, 1.0)  # too short to count
+    assert ch.pick(2) == 2
+    ch.record(2, 4096, 4096 * 20e-6)
+    assert ch.pick(2) == 1
+    ch.record(1, 4096, 4096 * 15e-6)  # one thread is faster (a loaded machine)
+    picks = [ch.pick(2) for _ in range(2 * ch.REPROBE)]
+    assert picks.count(2) == 2 and set(picks) == {1, 2}
+    ch.record(2, 4096, 4096 * 9e-6)  # the other process finished
+    assert ch.pick(2) == 2
+    fixed = _ThreadChoice(adaptive=False)
+    assert [fixed.pick(2) for _ in range(5)] == [2] * 5
