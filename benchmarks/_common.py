@@ -112,7 +112,8 @@ def cpu_lines() -> list[str]:
         f"{ch['fused_multiply_add']}, row sums in 8 lanes as "
         f"{8 // ch['lane_vector_doubles']} vector(s) of "
         f"{ch['lane_vector_doubles']} doubles, units by rows (active rows "
-        f"written only), state aligned to {info.line_size} B",
+        f"written only), split by compress-stores: {ch['compress_store_split']}, "
+        f"state aligned to {info.line_size} B",
         f"# load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
         f"{os.cpu_count()} cpus",
     ]

@@ -766,7 +766,8 @@ def test_thread_choice_follows_the_measurements():
     assert ch.pick(2) == 1
     ch.record(1, 4096, 4096 * 15e-6)  # one thread is faster (a loaded machine)
     picks = [ch.pick(2) for _ in range(2 * ch.REPROBE)]
-    assert picks.count(2) == 2 and set(picks) == {1, 2}
+    assert picks.count(2) == 2
+    assert set(picks) == {1, 2}
     ch.record(2, 4096, 4096 * 9e-6)  # the other process finished
     assert ch.pick(2) == 2
     fixed = _ThreadChoice(adaptive=False)

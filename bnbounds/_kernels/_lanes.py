@@ -500,16 +500,16 @@ else:
 
         return sig, codegen
 
-    _COMPRESS = WIDTH == LANES  # AVX-512's vcompresspd; elsewhere LLVM would
-    # expand the compress-store into scalar code: the caller's loop is as good
+    _COMPRESS = WIDTH == LANES and _cpu.COMPRESS_STORE  # see _cpu.COMPRESS_STORE
 
     @intrinsic
     def split8(typingctx, ck, coef, act, still):
         """The first ``8 (m // 8)`` units with ``ck_j`` or ``coef_j`` nonzero (or
         not a number), in order, into ``act``, the others into ``still``;
         returns ``(na, ns)``. Eight units at a time: two compares, then
-        ``llvm.masked.compressstore`` of their indices into each list (with
-        512-bit vectors; other targets get ``(0, 0)`` and the caller's loop)."""
+        ``llvm.masked.compressstore`` of their indices into each list (where
+        :data:`bnbounds._kernels._cpu.COMPRESS_STORE`; elsewhere ``(0, 0)``,
+        and the caller's loop does all units)."""
         ints = (act, still)
         if not (
             _is_vector(ck)
