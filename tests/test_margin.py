@@ -406,3 +406,197 @@ def test_printed_a_vector_meets_norm_condition():
 def test_construction_width_within_theorem_cap():
     e = dyadic_expectations(16, 20_000, rng=0)
     assert e.width_needed(2.0) <= math.exp(16 / 8)
+
+
+# ------------------------------------------------ frozen-V cell without m x d copies
+def test_init_params_draws_unchanged_and_params_shares_read_only_arrays():
+    gen = np.random.default_rng(11)
+    a = gen.standard_normal(70) / np.sqrt(70)
+    V = gen.standard_normal((70, 13)) / np.sqrt(13)
+    W = init_params(70, 13, 11)
+    assert np.array_equal(W.a, a)
+    assert np.array_equal(W.V, V)  # bitwise: V is drawn and scaled in place
+    assert not W.V.flags.writeable
+    W2 = Params(W.a, np.ones(70), W.V)
+    assert W2.V is W.V  # read-only all the way down: shared, not copied
+    mine = V.copy()
+    W3 = Params(W.a, np.ones(70), mine)
+    assert W3.V is not mine  # a writable input is copied
+    mine[0, 0] = 99.0
+    assert W3.V[0, 0] == V[0, 0]
+    view = mine[:5]
+    view.setflags(write=False)  # read-only view of a writable array: copied
+    W4 = Params(W.a[:5], np.ones(5), view)
+    assert W4.V is not view
+
+
+@pytest.mark.parametrize("normalized", [True, False])
+def test_frozen_cell_by_blocks_equals_the_explicit_features(normalized):
+    from bnbounds.margin import reference as ref
+
+    # m = 600 > n = 60 (the Gram-factor path) and m not a multiple of the block
+    data = datasets.linearly_separable(60, 7, margin=0.05, rng=4)
+    m = 600
+    fn = (
+        (lambda **kw: bn_margin(data, m, adam=False, move_V=False, **kw))
+        if normalized
+        else (lambda **kw: unnormalized_margin(data, m, **kw))
+    )
+    drawn = fn(rng=5)  # V drawn by blocks, never held
+    W0 = init_params(m, data.d, 5)
+    given = fn(W0=W0)
+    for key in ("gamma_a", "gamma_c", "rel_gap_a_frozen", "rel_gap_c_frozen"):
+        assert getattr(drawn, key) == getattr(given, key)
+    assert np.array_equal(drawn.a_vec, given.a_vec)
+    # independent check against the explicit n x m features and the public SVM
+    F = features(data, Params(W0.a, np.ones(m), W0.V), normalize=normalized)
+    y = np.asarray(data.y)
+    for Fk, g, z, gap in (
+        (F.a, drawn.gamma_a, drawn.a_vec, drawn.rel_gap_a_frozen),
+        (F.c, drawn.gamma_c, drawn.c_vec, drawn.rel_gap_c_frozen),
+    ):
+        lm = linear_margin((Fk, y))
+        assert g > 0
+        assert g * math.sqrt(m) == pytest.approx(lm.value, rel=1e-9)
+        assert np.min(y * (Fk @ z)) / math.sqrt(m) == pytest.approx(g, rel=1e-12)
+        assert np.linalg.norm(z) == pytest.approx(1.0, rel=1e-12)
+        assert 0 <= gap <= GAP_RTOL
+        assert lm.rel_gap <= GAP_RTOL
+    assert drawn.delta_V == 0.0
+    assert m > ref._UNIT_BLOCK
+
+
+# ------------------------------------------------ warm-started NNLS across widths
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bnbounds.margin._nnls import nnls_gram  # noqa: E402
+
+
+def _kkt_violation(G, b, u):
+    """The NNLS optimality conditions, recomputed here from (G, b, u) alone."""
+    w = b - G @ u
+    on = u > 0
+    off = float(np.max(w[~on])) if np.any(~on) else 0.0
+    onv = float(np.max(np.abs(w[on]))) if np.any(on) else 0.0
+    return max(off, onv, 0.0), float(np.min(u))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(2, 40),
+    cols=st.integers(1, 30),
+    seed=st.integers(0, 2**31 - 1),
+    start=st.sampled_from(["none", "random", "complement", "all"]),
+)
+def test_nnls_gram_matches_scipy_from_any_start(rows, cols, seed, start):
+    from scipy.optimize import nnls
+
+    rng = np.random.default_rng(seed)
+    E = rng.standard_normal((rows, cols))
+    f = rng.standard_normal(rows)
+    u0, _ = nnls(E, f)
+    sup = np.flatnonzero(u0 > 0)
+    P0 = {
+        "none": None,
+        "random": rng.choice(cols, size=(cols + 1) // 2, replace=False),
+        "complement": np.setdiff1d(np.arange(cols), sup),  # adversarial: wrong set
+        "all": np.arange(cols),
+    }[start]
+    res = nnls_gram(E.T @ E, E.T @ f, P0)
+    assert res.ok
+    viol, umin = _kkt_violation(E.T @ E, E.T @ f, res.u)
+    assert umin >= 0
+    assert viol <= 1e-9 * max(1.0, float(np.max(np.abs(E.T @ E))))
+    # the residual is unique (the minimiser need not be when E is rank-deficient);
+    # the normal equations resolve it to ~sqrt(eps) ||E|| ||f||
+    r0 = np.linalg.norm(E @ u0 - f)
+    r1 = np.linalg.norm(E @ res.u - f)
+    assert r1 >= r0 - 1e-12
+    assert r1 - r0 <= 1e-7 * max(1.0, np.linalg.norm(f))
+
+
+def _separable_or_not(n, d, seed, separable):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) / np.sqrt(d)
+    if separable:
+        w = rng.standard_normal(d)
+        y = np.where(X @ w >= 0, 1.0, -1.0)
+    else:
+        y = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+        X[1], y[1] = X[0], -y[0]  # one point with both labels: never separable
+    return X, y
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(4, 40),
+    d=st.integers(2, 60),
+    seed=st.integers(0, 2**31 - 1),
+    separable=st.booleans(),
+    start=st.sampled_from(["empty", "random", "complement", "all"]),
+)
+def test_warm_started_margin_equals_cold(n, d, seed, separable, start):
+    X, y = _separable_or_not(n, d, seed, separable)
+    cold = linear_margin((X, y))  # SciPy's NNLS
+    rng = np.random.default_rng(seed + 1)
+    P0 = {
+        "empty": np.zeros(0, dtype=int),
+        "random": rng.choice(n, size=n // 2, replace=False),
+        "complement": np.setdiff1d(np.arange(n), cold.support),  # wrong support
+        "all": np.arange(n),
+    }[start]
+    warm = linear_margin((X, y), warm_start=P0)
+    assert warm.separable == cold.separable
+    if not cold.separable:
+        return
+    # both answers inside the other's certified bracket [value, upper]: the warm
+    # value is achieved on the data (recomputed here), the cold upper is SciPy's
+    Z = X * y[:, None]
+    assert warm.value == pytest.approx(float(np.min(Z @ warm.direction)), abs=1e-15)
+    assert warm.value <= cold.upper * (1 + 1e-12)
+    assert cold.value <= warm.upper * (1 + 1e-12)
+    assert warm.value == pytest.approx(cold.value, rel=1e-8)
+    assert warm.rel_gap <= 1e-8
+
+
+def test_figure1_warm_chain_equals_cold_chain():
+    from bnbounds.experiments.figure1 import run_figure1
+
+    data = datasets.linearly_separable(60, 6, margin=0.05, rng=3)
+    kw = {"adam": False, "move_V": False}
+    warm = run_figure1(data, (96, 192, 384), (0, 1), warm_start=True, **kw)
+    cold = run_figure1(data, (96, 192, 384), (0, 1), warm_start=False, **kw)
+    used = 0
+    for rw, rc in zip(warm.rows, cold.rows, strict=True):
+        for k in ("gamma_a", "gamma_c", "nobn_gamma_a", "nobn_gamma_c"):
+            assert rw[k] == pytest.approx(rc[k], rel=1e-9)
+        assert rc["lh_iterations"] == -1
+        assert not rc["warm_started"]
+        used += rw["warm_started"]
+        if rw["m"] == 96:  # the first width has nothing to start from
+            assert not rw["warm_started"]
+    assert used >= 2  # the later widths did start warm (and verified)
+
+
+def test_reference_network_row_split_gemms_leave_the_iterates_unchanged(monkeypatch):
+    from bnbounds.margin import reference
+
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((37, 11)), rng.standard_normal((11, 5))
+    out = np.empty((37, 5))
+    split = reference._SplitGemm(3)
+    split(A, B, out)
+    split.close()
+    np.testing.assert_allclose(out, A @ B, rtol=1e-14, atol=1e-15)
+    data = datasets.linearly_separable(50, 8, margin=0.05, rng=6)
+    W0 = init_params(24, 8, 1)
+    kw = {"radius": 0.02, "steps": 20, "lr": 0.02}
+    pinned = train_reference_network(data, W0, threads=1, **kw)
+    monkeypatch.setattr(reference, "_BLAS_SERIAL_WORK", 0)  # BLAS's own threads ...
+    monkeypatch.setattr(reference, "_blas_max_threads", lambda: 3)  # ... as 3 rows
+    clock: list[float] = []
+    split_run = train_reference_network(data, W0, _step_clock=clock, **kw)
+    assert len(clock) == kw["steps"] + 1
+    np.testing.assert_allclose(split_run.V, pinned.V, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(split_run.vec, pinned.vec, rtol=1e-9, atol=1e-13)

@@ -4,6 +4,7 @@ without a free bias (Section 1.4; the "gamma_linear" of Proposition 1.1)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
@@ -19,6 +20,10 @@ from ..data import Dataset
 #: of 1e-12 certifies a margin down to ~1e-12 relative to max ||x_i||; below that the
 #: set is reported as not separable (numerically).
 _LDP_INFEASIBLE = 1e-12
+#: The warm-started solver (normal equations) is trusted only at LDP residuals above
+#: this: its residual is accurate to ~sqrt(eps) ||E||, so below it (a margin below
+#: ~1e-6 of the rows after rescaling) SciPy's QR-based NNLS answers.
+_WARM_MIN_RESIDUAL = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +51,13 @@ class LinearMargin:
     support : ndarray of int
         Indices with positive multipliers (support vectors).
     method : str
+    centered, intercept : bool
+    iterations : int
+        Lawson-Hanson iterations of the warm-startable solver (-1 when SciPy's NNLS
+        solved it: it does not report them).
+    warm_started : bool
+        Whether a warm start (``warm_start=``) was given and its solve verified (its
+        KKT conditions); otherwise SciPy's cold NNLS answered.
     """
 
     value: float
@@ -57,6 +69,8 @@ class LinearMargin:
     method: str
     centered: bool = True
     intercept: bool = False
+    iterations: int = -1
+    warm_started: bool = False
 
     @property
     def gap(self) -> float:
@@ -82,10 +96,18 @@ class LinearMargin:
         )
 
 
-def _ldp(Z: np.ndarray, h: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, float]:
+def _ldp(
+    Z: np.ndarray, h: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray | None, np.ndarray, float, int, bool]:
     """Least-distance program ``min ||w|| s.t. Z w >= h`` by NNLS (Lawson-Hanson 23.4).
 
-    Returns (w or None if infeasible, multipliers u >= 0, residual norm).
+    ``start`` (indices of rows, possibly empty): solve with the warm-startable
+    Lawson-Hanson of :mod:`bnbounds.margin._nnls` from that passive set, falling back
+    to :func:`scipy.optimize.nnls` (cold) when its KKT check fails; ``None``: SciPy.
+
+    Returns (w or None if infeasible, multipliers u >= 0, residual norm, iterations
+    of the warm-startable solver (-1 for SciPy's, which does not report them),
+    whether that solver's answer was used).
     """
     from scipy.optimize import nnls
 
@@ -98,31 +120,50 @@ def _ldp(Z: np.ndarray, h: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, f
     E = np.vstack([Z.T, h[None, :]]) / rn
     f = np.zeros(d + 1)
     f[d] = 1.0
-    u, _ = nnls(E, f, maxiter=50 * max(n, d + 1))
+    iters, used = -1, False
+    u = None
+    if start is not None:
+        from ._nnls import nnls_gram
+
+        res_w = nnls_gram(E.T @ E, E[d].copy(), start)
+        iters = res_w.iterations
+        # the normal equations resolve the residual only to ~sqrt(eps): near
+        # infeasibility (residual -> 0) SciPy's QR-based NNLS decides instead
+        if res_w.ok and np.linalg.norm(E @ res_w.u - f) > _WARM_MIN_RESIDUAL:
+            u, used = res_w.u, True
+    if u is None:
+        u, _ = nnls(E, f, maxiter=50 * max(n, d + 1))
     r = E @ u - f
     res = float(np.linalg.norm(r))
     if res <= _LDP_INFEASIBLE or r[d] >= 0:
-        return None, u / rn, res
-    return -r[:d] / r[d], u / rn, res
+        return None, u / rn, res, iters, used
+    return -r[:d] / r[d], u / rn, res, iters, used
 
 
-def _ldp_rescaled(Z: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+def _ldp_rescaled(
+    Z: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray | None, np.ndarray, int, bool]:
     """``min ||w|| s.t. Z w >= 1`` with Z rescaled so that the margin is about 1.
 
     The margin is at most ``min_i ||z_i||``; dividing Z by that bound and then by the
     first estimate of the margin makes the rescaled margin 1, where the LDP residual
     (about margin / sqrt(1 + margin^2)) is far from the infeasibility threshold. The
     solution scales back exactly: w(s Z) = w(Z) / s, u(s Z) = u(Z) / s^2.
+    ``start``: see :func:`_ldp` (the second solve, if any, starts from the first's
+    support). Returns (w, u, iterations, warm solver used in every solve).
     """
     norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
     if Z.shape[0] == 0 or np.min(norms) == 0:  # a point at the origin: margin 0
-        return None, np.zeros(Z.shape[0])
+        return None, np.zeros(Z.shape[0]), 0, False
     s = 1.0 / float(np.min(norms))
     w = u = None
+    iters, used_all = 0, start is not None
     for _ in range(2):
-        w, u, _ = _ldp(Z * s, np.ones(Z.shape[0]))
+        w, u, _, it, used = _ldp(Z * s, np.ones(Z.shape[0]), start)
+        iters += max(it, 0)
+        used_all = used_all and used
         if w is None:
-            return None, u
+            return None, u, iters, used_all
         value = float(np.min((Z * s) @ w) / np.linalg.norm(w))
         # Re-solve only when the margin is small against the rows: then the residual
         # (~ margin) nears the infeasibility threshold and NNLS's tolerances, and the
@@ -132,28 +173,114 @@ def _ldp_rescaled(Z: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         if not value > 0 or value >= 1e-6:
             break
         s = s / value
-    return w * s, u * s * s
+        if start is not None:
+            start = np.flatnonzero(u > 0)
+    return w * s, u * s * s, iters, used_all
+
+
+def _factor_of_gram(K: np.ndarray) -> np.ndarray:
+    """Rows with Gram matrix ``K`` (n x n, symmetric PSD): ``L`` with ``L L' = K``.
+
+    Cholesky (``K = L L'``, n^3/3 flops) when K is numerically positive definite;
+    otherwise (a rank-deficient K, e.g. centred points: rank n - 1) the eigen factor
+    ``Q sqrt(Lambda)`` over the eigenvalues above ``n eps max(Lambda)``. Either factor
+    reproduces K to O(eps ||K||), the accuracy of K itself; every margin computed from
+    it is certified against the points, not against the factor (see
+    :func:`_homogeneous_from_factor`).
+    """
+    import scipy.linalg
+
+    tol = K.shape[0] * np.finfo(np.float64).eps
+    try:
+        L = scipy.linalg.cholesky(K, lower=True, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        L = None
+    # a pivot at the round-off level of K means K is numerically singular: the
+    # Cholesky factor would invent a direction of size sqrt(eps ||K||)
+    if (
+        L is not None
+        and np.all(np.isfinite(L))
+        and float(np.min(np.diag(L))) ** 2 > tol * float(np.max(np.diag(K)))
+    ):
+        return np.ascontiguousarray(L)
+    lam, Q = scipy.linalg.eigh(K, check_finite=False)
+    keep = lam > tol * max(float(lam[-1]), 0.0)
+    return np.ascontiguousarray(Q[:, keep] * np.sqrt(lam[keep]))
 
 
 def _gram_factor(Z: np.ndarray) -> np.ndarray:
-    """Rows with the Gram matrix of Z's rows in ``min(n, d)`` columns.
+    """Rows with the Gram matrix of Z's rows in at most ``min(n, d)`` columns.
 
-    For ``d > n``, ``Z' = Q R`` (Householder QR, backward stable) gives
-    ``Z Z' = R' R``: the rows of ``R'`` (n x n) are the points in an orthonormal
-    basis of their span. Every margin problem here depends on the points only
-    through their Gram matrix (the hard-margin SVM dual), so it is solved on the
-    n x n factor instead of the n x d points (d = 3072, m = 8192 -> 1000 columns).
+    For ``d > n`` the Gram matrix ``K = Z Z'`` (one BLAS syrk, ``n^2 d`` flops) is
+    factored (:func:`_factor_of_gram`): the rows of the n x n factor are the points
+    in an orthonormal basis of their span, up to O(eps ||K||). Every margin problem
+    here depends on the points only through K (the hard-margin SVM dual), so it is
+    solved on the factor instead of the n x d points (d = 3072, m = 8192 -> 1000
+    columns); the margin achieved and the duality bound are then evaluated on Z
+    itself. (A Householder QR of Z' gives the same factor with a 4 n^2 d flop cost:
+    1.7 s for two calls at n = 1000, d = 8192, against 0.2 s for syrk + Cholesky.)
     """
     from threadpoolctl import threadpool_limits
 
     n, d = Z.shape
     if d <= n:
         return Z
-    # One BLAS thread: LAPACK's QR synchronises its threads at every panel, and on a
-    # shared 2-core machine two threads took 9-15 s where one takes 0.7-0.9 s
-    # (n = 1000, d = 3072, load ~9; measured with threadpoolctl).
+    # one BLAS thread: on the shared 2-core machine two threads waited on each
+    # other (a 1000 x 1000 Cholesky: 1.35 s with the other core busy, 0.01 s alone)
     with threadpool_limits(1, user_api="blas"):
-        return np.ascontiguousarray(np.linalg.qr(Z.T, mode="r").T)
+        return _factor_of_gram(Z @ Z.T)
+
+
+def _homogeneous_from_factor(
+    Zr: np.ndarray,
+    zt_dot: Callable[[np.ndarray], np.ndarray],
+    z_dot: Callable[[np.ndarray], np.ndarray],
+    d: int,
+    center: bool,
+    Z: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+) -> LinearMargin:
+    """The homogeneous max-margin of points Z, given a factor ``Zr`` of their Gram.
+
+    ``zt_dot(u) = Z' u`` and ``z_dot(w) = Z w`` evaluate the points themselves (so
+    they need not be stored as one n x d array). ``Z`` is passed when ``Zr is Z``
+    (``d <= n``): then the LDP's own primal ``-r / r_{d+1}`` is a candidate too.
+    ``start``: a warm start for the NNLS (:func:`_ldp`).
+    """
+    w, u, iters, warm = _ldp_rescaled(Zr, start)
+    if w is None:
+        return _not_separable(d, "nnls-ldp", center, False)
+    # Two primal candidates: the LDP's -r/r_{d+1}, and w ∝ Z'u from stationarity
+    # (w* = Z' alpha*); the second avoids the cancellation in r at tiny margins.
+    # On the Gram factor (d > n) only the second lives in the data's space.
+    zu = zt_dot(u)
+    cands = [w / np.linalg.norm(w)] if Z is not None and Zr is Z else []
+    if np.any(zu):
+        cands.append(zu / np.linalg.norm(zu))
+    if not cands:
+        return _not_separable(d, "nnls-ldp", center, False)
+    vals = [float(np.min(z_dot(c))) for c in cands]
+    k = int(np.argmax(vals))
+    direction, value = cands[k], vals[k]
+    # Weak duality: for u >= 0, 1/(2 gamma^2) = min ||w||^2/2 >= sum u -
+    # ||Z'u||^2/2; at the best rescaling t u (t = sum u / ||Z'u||^2) that is
+    # D = (sum u)^2 / (2 ||Z'u||^2).
+    s = float(u.sum())
+    upper = float(np.linalg.norm(zu) / s) if s > 0 else math.inf
+    support = np.flatnonzero(u > 0)
+    return LinearMargin(
+        value,
+        direction,
+        0.0,
+        value > 0,
+        max(upper, value),
+        support,
+        "nnls-ldp",
+        center,
+        False,
+        iters if start is not None else -1,
+        warm,
+    )
 
 
 def _affine_upper(Z: np.ndarray, y: np.ndarray, alpha: np.ndarray) -> float:
@@ -197,6 +324,7 @@ def linear_margin(
     *,
     center: bool = True,
     intercept: bool = False,
+    warm_start: Any = None,
 ) -> LinearMargin:
     """The exact hard-margin linear max-margin value and direction.
 
@@ -215,6 +343,14 @@ def linear_margin(
     intercept : bool, default False
         Allow a free, unpenalised bias b (the affine SVM). The default is the
         homogeneous predictor of Proposition 1.1 (``b = 0``).
+    warm_start : array of int, LinearMargin or None
+        An initial active set for the NNLS (indices of points; a LinearMargin gives
+        its ``support``), e.g. the support vectors of a neighbouring problem: solved
+        by a warm-started Lawson-Hanson (:mod:`bnbounds.margin._nnls`) that falls
+        back to SciPy's cold NNLS unless its KKT conditions verify. The result is
+        the same optimum (certified by the same duality gap); only the work
+        differs. An empty array runs that solver cold. Homogeneous problem only
+        (ignored with ``intercept=True``).
 
     Returns
     -------
@@ -227,12 +363,12 @@ def linear_margin(
     :func:`scipy.optimize.nnls`; its residual decides separability (zero residual iff
     infeasible). The multipliers give the weak-duality upper bound reported as
     ``upper``. For ``d > n`` the problem is solved on an n x n factor of the Gram
-    matrix (:func:`_gram_factor`), so n = 1000 points in d = 3072 (or m = 8192
-    features) take about a second. With an intercept, the support set of a
-    bias-penalised homogeneous problem fixes the affine SVM's KKT system, solved
-    with a free bias (:func:`_linear_margin_intercept`); both cases report the
-    margin *achieved* by the returned (w, b) and a weak-duality bound (``gap``).
-    Tested against an angle scan (d = 2), the closed form of Proposition
+    matrix (:func:`_gram_factor`: syrk + Cholesky), so n = 1000 points in d = 3072
+    (or m = 8192 features) take well under a second. With an intercept, the
+    support set of a bias-penalised homogeneous problem fixes the affine SVM's KKT
+    system, solved with a free bias (:func:`_linear_margin_intercept`); both cases
+    report the margin *achieved* by the returned (w, b) and a weak-duality bound
+    (``gap``). Tested against an angle scan (d = 2), the closed form of Proposition
     1.1, exact rational KKT (:func:`bnbounds.margin.linear.linear_margin_exact`)
     and scikit-learn's libsvm.
     """
@@ -240,40 +376,32 @@ def linear_margin(
     Z = X * y[:, None]
     d = Z.shape[1]
     if not intercept:
-        Zr = _gram_factor(Z)
-        w, u = _ldp_rescaled(Zr)
-        if w is None:
-            return _not_separable(d, "nnls-ldp", center, intercept)
-        # Two primal candidates: the LDP's -r/r_{d+1}, and w ∝ Z'u from stationarity
-        # (w* = Z' alpha*); the second avoids the cancellation in r at tiny margins.
-        # On the Gram factor (d > n) only the second lives in the data's space.
-        zu = Z.T @ u
-        cands = [w / np.linalg.norm(w)] if Zr is Z else []
-        if np.any(zu):
-            cands.append(zu / np.linalg.norm(zu))
-        if not cands:
-            return _not_separable(d, "nnls-ldp", center, intercept)
-        vals = [float(np.min(Z @ c)) for c in cands]
-        k = int(np.argmax(vals))
-        direction, value = cands[k], vals[k]
-        # Weak duality: for u >= 0, 1/(2 gamma^2) = min ||w||^2/2 >= sum u -
-        # ||Z'u||^2/2; at the best rescaling t u (t = sum u / ||Z'u||^2) that is
-        # D = (sum u)^2 / (2 ||Z'u||^2).
-        s = float(u.sum())
-        upper = float(np.linalg.norm(zu) / s) if s > 0 else math.inf
-        support = np.flatnonzero(u > 0)
-        return LinearMargin(
-            value,
-            direction,
-            0.0,
-            value > 0,
-            max(upper, value),
-            support,
-            "nnls-ldp",
-            center,
-            intercept,
+        start = _as_start(warm_start, Z.shape[0])
+        return _homogeneous_from_factor(
+            _gram_factor(Z), lambda u: Z.T @ u, lambda w: Z @ w, d, center, Z, start
         )
     return _linear_margin_intercept(Z, y, center)
+
+
+def _as_start(warm_start: Any, n: int) -> np.ndarray | None:
+    """``warm_start`` as an index array in ``range(n)`` (or None)."""
+    if warm_start is None:
+        return None
+    if isinstance(warm_start, LinearMargin):
+        warm_start = warm_start.support
+    idx = np.asarray(warm_start)
+    if idx.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+        raise BNBoundsValueError(
+            f"warm_start has shape {idx.shape} and dtype {idx.dtype}; expected a 1-d "
+            "array of point indices (or a LinearMargin)"
+        )
+    if idx.min() < 0 or idx.max() >= n:
+        raise BNBoundsValueError(
+            f"warm_start has indices outside [0, {n}); expected point indices"
+        )
+    return idx.astype(np.intp)
 
 
 def _not_separable(d: int, method: str, center: bool, intercept: bool) -> LinearMargin:
@@ -354,7 +482,7 @@ def _linear_margin_intercept(
     for scale in _BIAS_SCALES:
         t = scale * zmax
         Za = np.hstack([Z, (t * y)[:, None]])
-        w_aug, u = _ldp_rescaled(_gram_factor(Za))
+        w_aug, u, _, _ = _ldp_rescaled(_gram_factor(Za))
         if w_aug is None:
             return _not_separable(d, method, center, True)
         S = np.flatnonzero(u > 0)

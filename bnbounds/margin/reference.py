@@ -3,7 +3,9 @@ Assumption 1.2) via reference networks (Appendix A), and the no-BN margin."""
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -11,10 +13,16 @@ from typing import Any
 import numpy as np
 
 from .._progress import tick
-from .._validation import BNBoundsValueError, check_eps
+from .._validation import BNBoundsValueError, as_rng, check_eps, check_int
 from ..data import Dataset
 from ..network import Params, init_params
-from .linear import linear_margin
+from .linear import (
+    LinearMargin,
+    _as_start,
+    _factor_of_gram,
+    _homogeneous_from_factor,
+    linear_margin,
+)
 
 #: Relative slack for the norm conditions ``||a||, ||C|| <= 1`` and ``Delta_V <=
 #: gamma/32`` of Assumption 1.2: vectors are normalised in float64, so their norms are
@@ -81,6 +89,188 @@ def _svm_gamma(F: np.ndarray, y: np.ndarray, m: int) -> tuple[float, np.ndarray]
     if not lm.separable or lm.value <= 0:
         return 0.0, np.zeros(F.shape[1])
     return lm.value / math.sqrt(m), lm.direction
+
+
+#: Hidden units per block when the frozen-V features are built by blocks: a block of
+#: V is 256 x d (6 MB at d = 3072), reused for every block.
+_UNIT_BLOCK = 256
+
+
+def _v_blocks(m: int, d: int, W0: Params | None, gen: Any):
+    """Blocks ``(j0, V[j0:j0+b])`` of V: views of ``W0.V``, or drawn from ``gen``.
+
+    Drawn blocks are the rows of ``init_params(m, d, gen).V`` (after its ``m``
+    draws of ``a``): ``standard_normal`` fills row-major from one stream, so drawing
+    the rows by blocks into one reused buffer gives the same numbers without ever
+    holding the m x d matrix (200 MB at m = 8192, d = 3072; on the project's VM the
+    first touch of fresh memory costs ~12 ns a byte).
+    """
+    if W0 is not None:
+        V = np.asarray(W0.V, dtype=np.float64)
+        for j0 in range(0, m, _UNIT_BLOCK):
+            yield j0, V[j0 : j0 + _UNIT_BLOCK]
+        return
+    buf = np.empty((min(_UNIT_BLOCK, m), d))
+    sd = np.sqrt(d)
+    for j0 in range(0, m, _UNIT_BLOCK):
+        Vb = buf[: min(_UNIT_BLOCK, m - j0)]
+        gen.standard_normal(out=Vb)
+        np.divide(Vb, sd, out=Vb)  # as init_params: V = normals / sqrt(d)
+        yield j0, Vb
+
+
+class _FrozenFeatures:
+    """``relu(H)`` of the frozen-V features with c = 1, stored once as ``FT`` (m x n),
+    and the Gram matrices of ``d_a f`` (``FT' FT``) and ``d_c f`` (``FT' diag(a^2)
+    FT``): with c = 1, ``d_a f = relu(H)`` and ``d_c f = a_j 1[H > 0] H = a_j
+    relu(H)`` (Section 1.3), so one n x m array serves both."""
+
+    __slots__ = ("FT", "Ka", "Kc", "N", "a")
+
+    def __init__(self, FT, Ka, Kc, N, a) -> None:
+        self.FT, self.Ka, self.Kc, self.N, self.a = FT, Ka, Kc, N, a
+
+
+def _warm_starts(
+    warm_start: Any, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``warm_start`` (a BNMargin, a pair of index arrays, or None) as two starts."""
+    if warm_start is None:
+        return None, None
+    if isinstance(warm_start, BNMargin):
+        warm_start = (warm_start.support_a, warm_start.support_c)
+    if not (isinstance(warm_start, tuple | list) and len(warm_start) == 2):
+        raise BNBoundsValueError(
+            f"warm_start is {type(warm_start).__name__}; expected a BNMargin or a "
+            "pair (support_a, support_c) of point indices"
+        )
+    return _as_start(warm_start[0], n), _as_start(warm_start[1], n)
+
+
+def _solver_fields(lm_a: LinearMargin, lm_c: LinearMargin) -> dict[str, Any]:
+    it = -1
+    if lm_a.iterations >= 0 and lm_c.iterations >= 0:
+        it = lm_a.iterations + lm_c.iterations
+    return {
+        "support_a": lm_a.support,
+        "support_c": lm_c.support,
+        "iterations_frozen": it,
+        "warm_started": lm_a.warm_started and lm_c.warm_started,
+    }
+
+
+def _frozen_features(
+    data: Dataset,
+    a: np.ndarray,
+    blocks,
+    m: int,
+    *,
+    eps: float,
+    normalize: bool,
+) -> _FrozenFeatures:
+    """The frozen-V features (c = 1) and their Gram matrices, built by blocks of units.
+
+    Per block: ``H_b = V_b Xbar'`` (one GEMM), ``N`` from ``H_b`` (as
+    :func:`features`), ``relu`` in place into ``FT``, and two rank-b syrk updates of
+    the n x n Gram matrices. No m x d or second n x m array is formed.
+    """
+    Xb = np.asarray(data.Xbar, dtype=np.float64)
+    n = data.n
+    FT = np.empty((m, n))
+    N = np.ones(m)
+    Ka = np.zeros((n, n))
+    Kc = np.zeros((n, n))
+    G = np.empty((min(_UNIT_BLOCK, m), n))
+
+    def block(j0: int, Vb: np.ndarray) -> None:
+        b = Vb.shape[0]
+        Hb = FT[j0 : j0 + b]
+        np.matmul(Vb, Xb.T, out=Hb)
+        if normalize:
+            Nb = np.sqrt(np.einsum("ji,ji->j", Hb, Hb) / n + eps)
+            if np.any(Nb <= 0):
+                raise BNBoundsValueError(
+                    "some N(v_j) is zero (v_j orthogonal to every centred point); "
+                    "use eps > 0"
+                )
+            N[j0 : j0 + b] = Nb
+            Hb /= Nb[:, None]
+        np.maximum(Hb, 0.0, out=Hb)
+        np.add(Ka, Hb.T @ Hb, out=Ka)
+        Gb = G[:b]
+        np.multiply(Hb, a[j0 : j0 + b, None], out=Gb)
+        np.add(Kc, Gb.T @ Gb, out=Kc)
+
+    _run_blocks(block, blocks)
+    return _FrozenFeatures(FT, Ka, Kc, N, a)
+
+
+def _run_blocks(block: Callable[[int, np.ndarray], None], blocks) -> None:
+    """Run ``block`` over ``blocks`` with the BLAS thread count chosen by measuring.
+
+    Block 0 runs on one BLAS thread (it also pays the first touch of the buffers),
+    block 1 on one thread and block 2 on BLAS's own setting, both timed; the faster
+    setting runs the rest (as :func:`_probe_blas_threads` does for the reference
+    networks). With both cores free two threads gain up to ~1.7x; with the other core
+    busy OpenBLAS's threads wait on each other, and the m = 8192 cell took 6-8 s
+    instead of ~2 s (2-core VM, load 2-3).
+    """
+    import time
+
+    from threadpoolctl import ThreadpoolController
+
+    ctl = ThreadpoolController()
+    times: dict[int | None, float] = {}
+    pick: int | None = 1
+    for idx, (j0, Vb) in enumerate(blocks):
+        probing = idx in (1, 2) and Vb.shape[0] == _UNIT_BLOCK
+        k = (None if idx == 2 else 1) if idx <= 2 else pick
+        t0 = time.perf_counter()
+        if k is None:
+            block(j0, Vb)
+        else:
+            with ctl.limit(limits=k, user_api="blas"):
+                block(j0, Vb)
+        if probing:
+            times[k] = time.perf_counter() - t0
+            if len(times) == 2:
+                pick = min(times, key=times.__getitem__)
+
+
+def _svm_gamma_gram(
+    ff: _FrozenFeatures,
+    which: str,
+    y: np.ndarray,
+    m: int,
+    start: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, float, LinearMargin]:
+    """:func:`_svm_gamma` on ``d_a f`` or ``d_c f`` from their Gram matrix, and the
+    relative duality gap, certified on the features themselves (``Z = y * F``)."""
+    FT, scale = ff.FT, (None if which == "a" else ff.a)
+    K = ff.Ka if which == "a" else ff.Kc
+
+    def zt_dot(u: np.ndarray) -> np.ndarray:  # Z' u = F' (y u)
+        z = FT @ (y * u)
+        return z if scale is None else z * scale
+
+    def z_dot(w: np.ndarray) -> np.ndarray:  # Z w = y (F w)
+        return y * (FT.T @ (w if scale is None else w * scale))
+
+    from threadpoolctl import threadpool_limits
+
+    # n x n factor, NNLS and matrix-vector products: one BLAS thread (LAPACK's and
+    # the level-2 threads only wait on a shared 2-core machine: a 1000 x 1000
+    # Cholesky took 1.35 s on two threads with the other core busy)
+    with threadpool_limits(1, "blas"):
+        if m <= FT.shape[1]:  # m <= n: the points themselves (n x m) are the factor
+            Z = FT.T * y[:, None] if scale is None else FT.T * (y[:, None] * scale)
+            lm = _homogeneous_from_factor(Z, zt_dot, z_dot, m, True, Z, start)
+        else:  # rows y_i L_i: a factor of the Gram matrix diag(y) K diag(y) of y * F
+            Zr = _factor_of_gram(K) * y[:, None]
+            lm = _homogeneous_from_factor(Zr, zt_dot, z_dot, m, True, None, start)
+    if not lm.separable or lm.value <= 0:
+        return 0.0, np.zeros(m), math.nan, lm
+    return lm.value / math.sqrt(m), lm.direction, lm.rel_gap, lm
 
 
 def _gamma_of(F: np.ndarray, y: np.ndarray, z: np.ndarray, m: int) -> float:
@@ -166,6 +356,18 @@ class BNMargin:
         Whether the final tuple uses V' != V0 (only if it did not lower gamma).
     normalized : bool
         False for the network without Batch Norm (:func:`unnormalized_margin`).
+    rel_gap_a_frozen, rel_gap_c_frozen : float
+        Relative duality gaps certifying ``gamma_a_frozen`` and ``gamma_c_frozen``
+        (``(upper - value) / upper`` of the linear SVMs on the features, both sides
+        evaluated on the features themselves; ``nan`` when not separable).
+    support_a, support_c : ndarray of int
+        The support vectors (points with positive multipliers) of those two SVMs:
+        pass the result as ``warm_start=`` of the next width.
+    iterations_frozen : int
+        Lawson-Hanson iterations of the two SVMs when warm-started (-1: SciPy's
+        cold NNLS, which does not report them).
+    warm_started : bool
+        Whether both SVMs were solved from the given warm start (verified).
     """
 
     m: int
@@ -188,17 +390,34 @@ class BNMargin:
     normalized: bool
     a_vec: np.ndarray = field(repr=False)
     c_vec: np.ndarray = field(repr=False)
+    rel_gap_a_frozen: float = math.nan
+    rel_gap_c_frozen: float = math.nan
+    support_a: np.ndarray = field(
+        repr=False, default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+    support_c: np.ndarray = field(
+        repr=False, default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+    iterations_frozen: int = -1
+    warm_started: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["a_vec"] = self.a_vec.tolist()
-        out["c_vec"] = self.c_vec.tolist()
+        for k in ("a_vec", "c_vec", "support_a", "support_c"):
+            out[k] = getattr(self, k).tolist()
         return out
 
 
 def _delta_V(Vp: np.ndarray, V0: np.ndarray, N0: np.ndarray) -> float:
-    D = (Vp - V0) / N0[:, None]
-    return float(np.sqrt(np.sum(D * D) / V0.shape[0]))
+    """``sqrt((1/m) sum_j ||v'_j - v_j||^2 / N_j^2)``, by blocks of rows (no m x d
+    temporary)."""
+    tot = 0.0
+    for j0 in range(0, V0.shape[0], _UNIT_BLOCK):
+        D = Vp[j0 : j0 + _UNIT_BLOCK] - V0[j0 : j0 + _UNIT_BLOCK]
+        tot += float(
+            np.sum(np.einsum("jk,jk->j", D, D) / N0[j0 : j0 + _UNIT_BLOCK] ** 2)
+        )
+    return float(np.sqrt(tot / V0.shape[0]))
 
 
 def bn_margin(
@@ -214,6 +433,7 @@ def bn_margin(
     adam: bool = True,
     c_network: bool = True,
     progress: Callable[[str], None] | None = None,
+    warm_start: Any = None,
 ) -> BNMargin:
     """Lower bounds for gamma_a and gamma_c by reference networks (Appendix A).
 
@@ -254,21 +474,37 @@ def bn_margin(
         Run the Adam reference networks (otherwise only the exact optima).
     progress : callable(str), optional
         Called with a short label after each stage (the CLI draws a progress bar).
+    warm_start : BNMargin or (support_a, support_c), optional
+        Initial active sets for the two frozen-V SVMs, e.g. the result at the
+        previous width of the same seed (:func:`bnbounds.experiments.figure1.
+        run_figure1` chains them): the same optima, certified by the same duality
+        gaps, in fewer Lawson-Hanson iterations (see
+        :func:`bnbounds.margin.linear_margin`).
     """
     eps = check_eps(eps)
-    if W0 is None:
-        W0 = init_params(m, data.d, rng)
-    elif W0.m != m or W0.d != data.d:
+    m = check_int(m, "m", minimum=1)
+    if W0 is not None and (W0.m != m or W0.d != data.d):
         raise BNBoundsValueError(
             f"W0 has (m, d) = {(W0.m, W0.d)}; expected {(m, data.d)}"
         )
-    W0 = Params(W0.a, np.ones(m), W0.V)
     y = np.asarray(data.y, dtype=np.float64)
-    V0 = np.asarray(W0.V, dtype=np.float64)
-    F0 = features(data, W0, eps=eps)
-    N0 = F0.N  # = normalizers(V0, data, eps), from the same GEMM
-    ga0, za0 = _svm_gamma(F0.a, y, m)
-    gc0, zc0 = _svm_gamma(F0.c, y, m)
+    if W0 is None and not move_V:
+        # V is only needed through the features: draw it by blocks (same numbers
+        # as init_params(m, d, rng)) instead of holding the m x d matrix
+        gen = as_rng(rng)
+        a0 = gen.standard_normal(m) / np.sqrt(m)
+        blocks = _v_blocks(m, data.d, None, gen)
+    else:
+        if W0 is None:
+            W0 = init_params(m, data.d, rng)
+        W0 = Params(W0.a, np.ones(m), W0.V)  # c = 1; shares W0's read-only V
+        a0 = np.asarray(W0.a, dtype=np.float64)
+        blocks = _v_blocks(m, data.d, W0, None)
+    ff = _frozen_features(data, a0, blocks, m, eps=eps, normalize=True)
+    N0 = ff.N  # = normalizers(V0, data, eps), from the same GEMM
+    st_a, st_c = _warm_starts(warm_start, data.n)
+    ga0, za0, gap_a, lm_a = _svm_gamma_gram(ff, "a", y, m, st_a)
+    gc0, zc0, gap_c, lm_c = _svm_gamma_gram(ff, "c", y, m, st_c)
     tick(progress, "frozen-V exact")
 
     ga_adam = gc_adam = math.nan
@@ -279,22 +515,25 @@ def bn_margin(
         # faster on a loaded machine (2.8 vs 7.5 ms a step at n = 365, m = 2048)
         with threadpool_limits(1, "blas"):
             # a-network: f = sum_j a_j relu(h_j), c = 1 frozen, V frozen: linear in a
-            a_fin = _adam(_logistic_grad_linear(F0.a, y), [W0.a], lr=lr, steps=steps)[0]
+            Fa, Fc = ff.FT.T, ff.FT.T * a0[None, :]
+            a_fin = _adam(_logistic_grad_linear(Fa, y), [a0], lr=lr, steps=steps)[0]
             c_fin = _adam(
-                _logistic_grad_linear(F0.c, y), [np.ones(m)], lr=lr, steps=steps
+                _logistic_grad_linear(Fc, y), [np.ones(m)], lr=lr, steps=steps
             )[0]
-        ga_adam = max(_gamma_of(F0.a, y, a_fin, m), 0.0)
-        gc_adam = max(_gamma_of(F0.c, y, c_fin, m), 0.0)
+        ga_adam = max(_gamma_of(Fa, y, a_fin, m), 0.0)
+        gc_adam = max(_gamma_of(Fc, y, c_fin, m), 0.0)
         tick(progress, "frozen-V Adam")
 
     gamma_frozen = ga0 + gc0
     radius = gamma_frozen / 32
-    ga, gc, za, zc, Vfin, moved = ga0, gc0, za0, zc0, V0, False
+    ga, gc, za, zc, Vfin, moved = ga0, gc0, za0, zc0, None, False
     ga1 = gc1 = math.nan
     best_moved = -math.inf
     if move_V and radius > 0:
         # start a from the exact frozen optimum, scaled to the init's norm
-        a_start = za0 * np.linalg.norm(W0.a) if np.any(za0) else W0.a
+        assert W0 is not None  # built above when move_V
+        V0 = W0.V
+        a_start = za0 * np.linalg.norm(a0) if np.any(za0) else a0
         # V's natural step is radius-sized: lr in units of the allowed displacement
         lr_V = radius * float(np.median(N0)) / max(steps, 1) ** 0.5
         nets = [("a", Params(a_start, np.ones(m), V0))]
@@ -325,7 +564,7 @@ def bn_margin(
         tick(progress, "moving-V Adam")
 
     gamma = ga + gc
-    dV = _delta_V(Vfin, V0, N0)
+    dV = 0.0 if Vfin is None else _delta_V(Vfin, W0.V, N0)
     holds = bool(
         gamma > 0
         and dV <= gamma / 32 * (1 + ASSUMPTION_RTOL)
@@ -353,6 +592,9 @@ def bn_margin(
         normalized=True,
         a_vec=za,
         c_vec=zc,
+        rel_gap_a_frozen=gap_a,
+        rel_gap_c_frozen=gap_c,
+        **_solver_fields(lm_a, lm_c),
     )
 
 
@@ -416,22 +658,80 @@ def _blas_threads(work: int, threads: int | None) -> int | None:
     return 1 if work < _BLAS_SERIAL_WORK else None
 
 
-def _probe_blas_threads(U: np.ndarray, T: np.ndarray, ZT: np.ndarray) -> int | None:
-    """1 or None (BLAS's own setting), whichever runs ``U T'`` and ``ZT T`` faster."""
+def _probe_blas_threads(
+    U: np.ndarray, T: np.ndarray, ZT: np.ndarray, split: _SplitGemm | None = None
+) -> int | None:
+    """1 or None, whichever runs ``U T'`` and ``ZT T`` faster: one BLAS thread, or
+    (None) BLAS's own setting -- or, given ``split``, the GEMMs split by rows over
+    its threads, each on one BLAS thread (how the loop then runs them)."""
     import time
 
     from threadpoolctl import threadpool_limits
 
     dU = np.empty_like(U)
+    one = _SplitGemm(1)
     best: dict[int | None, float] = {1: math.inf, None: math.inf}
     for _ in range(2):
         for k in (1, None):
-            with threadpool_limits(k, "blas"):
+            lim = 1 if split is not None else k
+            mm = split if (split is not None and k is None) else one
+            with threadpool_limits(lim, "blas"):
                 t0 = time.perf_counter()
-                np.matmul(U, T.T, out=ZT)
-                np.matmul(ZT, T, out=dU)
+                mm(U, T.T, ZT)
+                mm(ZT, T, dU)
                 best[k] = min(best[k], time.perf_counter() - t0)
     return 1 if best[1] <= best[None] else None
+
+
+class _SplitGemm:
+    """``out = A @ B`` with A's rows split over ``parts`` threads, each calling BLAS
+    on one thread (the caller limits BLAS to one thread around the loop).
+
+    Why not BLAS's own threads: after a two-thread GEMM OpenBLAS's idle worker keeps
+    spinning, and the fused Numba passes that follow (forward, backward, Adam on the
+    m x r rows) lose the second core to it. Per part at m = 4096, n = 1000, r = 999
+    (2-core VM, load ~1): forward + backward + Adam took 11-25 ms after two-thread
+    GEMMs and 12.5 ms after split ones, the GEMMs equally fast (55 ms each).
+    Output row blocks are disjoint and each row of ``A @ B`` comes from the same
+    BLAS kernel, so the result does not depend on the split.
+    """
+
+    def __init__(self, parts: int) -> None:
+        self.parts = max(1, int(parts))
+        self._ex: Any = None
+        if self.parts > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._ex = ThreadPoolExecutor(self.parts - 1)
+
+    def __call__(self, A: np.ndarray, B: np.ndarray, out: np.ndarray) -> None:
+        m = A.shape[0]
+        if self._ex is None or m < 2 * self.parts:
+            np.matmul(A, B, out=out)
+            return
+        cuts = [m * i // self.parts for i in range(self.parts + 1)]
+        futs = [
+            self._ex.submit(np.matmul, A[lo:hi], B, out=out[lo:hi])
+            for lo, hi in itertools.pairwise(cuts[1:])
+        ]
+        np.matmul(A[: cuts[1]], B, out=out[: cuts[1]])
+        for fu in futs:
+            fu.result()
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.shutdown()
+
+
+def _blas_max_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    counts = [
+        int(i.get("num_threads", 1))
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    return max(counts, default=1)
 
 
 def train_reference_network(
@@ -445,6 +745,7 @@ def train_reference_network(
     lr_V: float | None = None,
     eps: float = 0.0,
     threads: int | None = None,
+    _step_clock: list[float] | None = None,
 ) -> ReferenceNetwork:
     """Train a reference a- or c-network with V moving in a Delta_V ball (App. A).
 
@@ -520,9 +821,14 @@ def train_reference_network(
     lr = float(lr)
     lr_V = float(radius * float(np.median(N0)) if lr_V is None else lr_V)
     U = U0.copy()
-    M1, M2 = np.zeros_like(U), np.zeros_like(U)
+    # written here, not at the first step: on the project's VM the first touch of
+    # fresh memory costs ~12 ns a byte (3 x 33 MB at m = 4096: ~1.2 s), a set-up
+    # cost that np.zeros' lazily zeroed pages would otherwise move into step 1
+    M1, M2, dU = np.empty_like(U), np.empty_like(U), np.empty_like(U)
+    M1.fill(0.0)
+    M2.fill(0.0)
+    dU.fill(0.0)
     m1, m2 = np.zeros(m), np.zeros(m)
-    dU = np.empty_like(U)
     N, f, g = np.empty(m), np.empty(n), np.empty(n)
     da, dc, dsq = np.empty(m), np.empty(m), np.empty(m)
     b1, b2, tiny = _ADAM_B1, _ADAM_B2, _ADAM_TINY
@@ -531,30 +837,43 @@ def train_reference_network(
     nt = _config.threads_for(n * m)
     if threads is not None:
         nt = max(1, min(nt, int(threads)))
+    if _step_clock is not None:
+        _step_clock.append(time.perf_counter())
     blas = _blas_threads(n * T.shape[1] * m, threads)
-    if threads is None and blas is None and steps >= _BLAS_PROBE_STEPS:
-        blas = _probe_blas_threads(U, T, ZT)
+    # BLAS's own threads: replaced by row-split GEMMs on one BLAS thread each
+    split = _SplitGemm(_blas_max_threads() if blas is None else 1)
+    probe = threads is None and blas is None and steps >= _BLAS_PROBE_STEPS
+    if probe and _probe_blas_threads(U, T, ZT, split) == 1:
+        split.close()
+        split = _SplitGemm(1)
+    if blas is None:
+        blas = 1
     with (
         _config.numba_threads(nt),
         threadpool_limits(blas, "blas"),
         np.errstate(over="ignore", invalid="ignore"),
     ):
-        for t in range(1, steps + 1):
-            np.matmul(U, T.T, out=ZT)
-            _kn.forward_train(ZT, a, c, eps, nt, N, f)
-            risk, _, _ = _kn.risk_and_dloss(f, y, g)
-            _kn.backward_inplace(ZT, a, c, N, g, nt, da, dc)
-            np.matmul(ZT, T, out=dU)
-            gv = da if train == "a" else dc
-            m1 *= b1
-            m1 += (1.0 - b1) * gv
-            m2 *= b2
-            m2 += (1.0 - b2) * gv * gv
-            vec -= (lr / (1.0 - b1**t)) * m1 / (np.sqrt(m2 / (1.0 - b2**t)) + tiny)
-            _ka.adam_rows(U, dU, M1, M2, U0, wrow, lr_V, b1, b2, t, tiny, nt, dsq)
-            dv2 = float(dsq.sum()) / m
-            if dv2 > r2:
-                _ka.shrink_toward(U, U0, radius / math.sqrt(dv2), nt)
+        try:
+            for t in range(1, steps + 1):
+                split(U, T.T, ZT)
+                _kn.forward_train(ZT, a, c, eps, nt, N, f)
+                risk, _, _ = _kn.risk_and_dloss(f, y, g)
+                _kn.backward_inplace(ZT, a, c, N, g, nt, da, dc)
+                split(ZT, T, dU)
+                gv = da if train == "a" else dc
+                m1 *= b1
+                m1 += (1.0 - b1) * gv
+                m2 *= b2
+                m2 += (1.0 - b2) * gv * gv
+                vec -= (lr / (1.0 - b1**t)) * m1 / (np.sqrt(m2 / (1.0 - b2**t)) + tiny)
+                _ka.adam_rows(U, dU, M1, M2, U0, wrow, lr_V, b1, b2, t, tiny, nt, dsq)
+                dv2 = float(dsq.sum()) / m
+                if dv2 > r2:
+                    _ka.shrink_toward(U, U0, radius / math.sqrt(dv2), nt)
+                if _step_clock is not None:  # benchmarks: the clock after each step
+                    _step_clock.append(time.perf_counter())
+        finally:
+            split.close()
     if not (np.all(np.isfinite(U)) and np.all(np.isfinite(vec))):
         raise BNBoundsValueError(
             f"the reference {train}-network diverged (non-finite parameters); "
@@ -602,7 +921,12 @@ def a_network_risk_grad(
 
 
 def unnormalized_margin(
-    data: Dataset, m: int, *, rng: Any = None, W0: Params | None = None
+    data: Dataset,
+    m: int,
+    *,
+    rng: Any = None,
+    W0: Params | None = None,
+    warm_start: Any = None,
 ) -> BNMargin:
     """gamma_a, gamma_c of the same network *without* Batch Norm, V frozen (exact).
 
@@ -610,14 +934,25 @@ def unnormalized_margin(
     the sense of Telgarsky (2022), normalised exactly like the BN margin
     (``||a||, ||C|| <= 1``, divided by sqrt(m)) so that the two stand side by side; the
     only difference is the missing ``1/N(v_j)``. Same ``rng`` gives the same W0.
+    ``warm_start`` as in :func:`bn_margin`.
     """
+    m = check_int(m, "m", minimum=1)
     if W0 is None:
-        W0 = init_params(m, data.d, rng)
-    W0 = Params(W0.a, np.ones(m), W0.V)
+        gen = as_rng(rng)
+        a0 = gen.standard_normal(m) / np.sqrt(m)  # as init_params(m, d, rng)
+        blocks = _v_blocks(m, data.d, None, gen)
+    else:
+        if W0.m != m or W0.d != data.d:
+            raise BNBoundsValueError(
+                f"W0 has (m, d) = {(W0.m, W0.d)}; expected {(m, data.d)}"
+            )
+        a0 = np.asarray(W0.a, dtype=np.float64)
+        blocks = _v_blocks(m, data.d, W0, None)
     y = np.asarray(data.y, dtype=np.float64)
-    F = features(data, W0, normalize=False)
-    ga, za = _svm_gamma(F.a, y, m)
-    gc, zc = _svm_gamma(F.c, y, m)
+    ff = _frozen_features(data, a0, blocks, m, eps=0.0, normalize=False)
+    st_a, st_c = _warm_starts(warm_start, data.n)
+    ga, za, gap_a, lm_a = _svm_gamma_gram(ff, "a", y, m, st_a)
+    gc, zc, gap_c, lm_c = _svm_gamma_gram(ff, "c", y, m, st_c)
     return BNMargin(
         m=m,
         d=data.d,
@@ -639,4 +974,7 @@ def unnormalized_margin(
         normalized=False,
         a_vec=za,
         c_vec=zc,
+        rel_gap_a_frozen=gap_a,
+        rel_gap_c_frozen=gap_c,
+        **_solver_fields(lm_a, lm_c),
     )
