@@ -109,9 +109,10 @@ def cpu_lines() -> list[str]:
         f"{caches or 'unknown'}, line {info.line_size} B",
         f"# sgd kernel: {ch['vector_bits']}-bit vectors (hint applied: "
         f"{ch['width_hint_applied']}), fused multiply-add: "
-        f"{ch['fused_multiply_add']}, pass of {ch['pass_rows']} rows x "
-        f"{ch['pass_units']} units (L1d {ch['l1d_bytes'] >> 10} KiB) when a "
-        f"block of B' fits in L2 ({ch['l2_bytes'] >> 10} KiB), else whole rows, "
+        f"{ch['fused_multiply_add']}, row sums in 8 lanes as "
+        f"{8 // ch['lane_vector_doubles']} vector(s) of "
+        f"{ch['lane_vector_doubles']} doubles, units by rows (active rows "
+        f"written only), split by compress-stores: {ch['compress_store_split']}, "
         f"state aligned to {info.line_size} B",
         f"# load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
         f"{os.cpu_count()} cpus",

@@ -4,11 +4,13 @@
     python benchmarks/bench_train.py --quick    # smoke run (a few seconds)
 
 SGD: per-step cost of the eigenbasis loop against its floor, one m x r
-matrix-vector product (BLAS gemv called from Numba, the same way the loop calls it),
-for the same example sequence. The loop runs on one thread (train_sgd's default);
-BLAS's gemv uses every thread once m r is large, so the floor is reported twice:
-BLAS's own threading ("floor") and one thread ("floor1"). A last block times the
-opt-in ``train_sgd(threads=k)`` (units split in blocks, one spin barrier a step).
+matrix-vector product (BLAS gemv called from Numba, on 64-byte aligned copies of the
+same numbers: its fastest case), for the same example sequence. The first blocks run
+the loop on one thread (``train_sgd(threads=1)``); BLAS's gemv uses every thread once
+m r is large, so the floor is reported twice: BLAS's own threading ("floor") and one
+thread ("floor1"). A last block times the default ``train_sgd()``, on Numba's
+threads (units split in ``sgd_blocks(m, r)`` blocks, one spin barrier a step; the
+same bits as one thread).
 Rows:
 per-step cost across n, d (should be flat) and m, r (should be linear), the issue's
 shape with full-rank data (r = 999); a long end-to-end run; a PyTorch loop that
@@ -71,14 +73,16 @@ def low_rank_data(n: int, d: int, r: int, seed: int = 0) -> Dataset:
     return Dataset(C @ Q.T, y).scaled()
 
 
-def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1, nblocks: int = 1):
-    """The state train_sgd builds (kt.new_sgd_state: aligned, one block of units
-    per thread)."""
+def sgd_kernel_setup(data: Dataset, m: int, seed: int = 1, nblocks: int | None = None):
+    """The state train_sgd builds (kt.new_sgd_state: aligned, its units in
+    ``kt.sgd_blocks(m, r)`` blocks unless ``nblocks`` is given)."""
+    if nblocks is None:
+        nblocks = kt.sgd_blocks(m, data.basis.rank)
     W0 = init_params(m, data.d, seed)
     b = data.basis
     st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W, nblocks)
-    dat = kt.SGDData(b.T, np.ascontiguousarray(data.y), b.eigenvalues)
-    org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
+    dat = kt.new_sgd_data(b.T, data.y, b.eigenvalues)
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
     acc = np.zeros(6)
     acc[4] = np.inf
     return st, dat, org, acc
@@ -106,11 +110,18 @@ def sgd_step_time(
     (OpenBLAS's workers spin for up to about a second after a GEMV and would
     take the second core from the loop's barrier), then the loop.
     """
-    st, dat, org, acc = sgd_kernel_setup(data, m, nblocks=threads)
+    st, dat, org, acc = sgd_kernel_setup(data, m)
     idx = np.random.default_rng(2).integers(0, data.n, steps)
     kt.run_sgd(st, dat, idx[:4], eta, 0.0, True, org, track, acc, 1)  # compile
-    B = kt.state_B(st.BT, m)  # the floor reads the same m x r numbers
-    _gemv_floor(B, dat.T, idx[:4])
+    # The floor reads the same m x r numbers, from 64-byte aligned copies:
+    # OpenBLAS's gemv took 10.2-11.1 us with B starting 8, 16 or 48 bytes past a
+    # cache line and 7.6-8.3 us at 0 or 32 (m = 1024, r = 100, Intel Xeon), and
+    # NumPy's arrays start anywhere, so an unaligned floor flattered the ratio.
+    B = kt.aligned_zeros((m, data.basis.rank))
+    B[:] = kt.state_B(st.B, data.basis.rank)
+    T = kt.aligned_zeros(data.basis.T.shape)
+    T[:] = data.basis.T
+    _gemv_floor(B, T, idx[:4])
     probe = (
         best(
             lambda: kt.run_sgd(st, dat, idx[:20], eta, 0.0, True, org, track, acc, 1), 3
@@ -127,13 +138,13 @@ def sgd_step_time(
         if threadpool_limits is None:
             return
         with threadpool_limits(1, user_api="blas"):
-            _gemv_floor(B, dat.T, ii)
+            _gemv_floor(B, T, ii)
 
     def run(ii) -> None:
         kt.run_sgd(st, dat, ii, eta, 0.0, True, org, track, acc, threads)
 
     fns = {
-        "floor": lambda ii: _gemv_floor(B, dat.T, ii),
+        "floor": lambda ii: _gemv_floor(B, T, ii),
         "floor1": one_thread_floor,
     }
     if threads == 1:
@@ -285,7 +296,8 @@ def main() -> None:
     nthr = numba.get_num_threads()
     if nthr >= 2:
         print(
-            f"  opt-in train_sgd(threads={nthr}), one block of units per thread "
+            f"  train_sgd's default: {nthr} threads (Numba's), the blocks split "
+            "between them "
             "(measured after a pause, no BLAS running):"
         )
         print(f"  {'m':>6} {'r':>6} {head}")

@@ -30,6 +30,7 @@ Variants the paper leaves open, side by side with its setting:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 import weakref
@@ -207,6 +208,7 @@ class _Run:
         reference: Params | None,
         batch_size: int | None,
         sgd_threads: int = 1,
+        sgd_adaptive: bool = False,
     ) -> None:
         self.method = method
         self.normalization = normalization
@@ -216,7 +218,8 @@ class _Run:
         self.radii, self.alpha, self.batch_size = radii, alpha, batch_size
         self.track = radii is not None
         self.nthreads = _config.threads_for(data.n * params.m)
-        self.sgd_threads = sgd_threads  # threads of the fused SGD loop
+        self.sgd_threads = sgd_threads  # threads of the fused SGD loop (at most)
+        self.sgd_adaptive = sgd_adaptive  # pick 1 or sgd_threads by measurement
 
         W, T, lam = _basis(data, normalization)
         self.W, self.T, self.lam = W, T, lam
@@ -740,7 +743,7 @@ def train_sgd(
     alpha: float | None = None,
     reference: Params | None = None,
     callback: Callable[[int, dict[str, float]], None] | None = None,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> Trajectory:
     """SGD as in the paper (Section 1.3): one example per step, full-data mu, Sigma.
 
@@ -766,15 +769,20 @@ def train_sgd(
         averaged over the minibatch (practice; the paper leaves it open).
     batch_size : int, optional
         Required (>= 2) for ``"minibatch"``; must be None otherwise.
-    threads : int, default 1
-        Threads of the fused loop (``"batch"``, ``"none"``): each owns a block of
-        units and they meet at a spin barrier once per step. Opt-in: measured
-        1.6x faster per step at m = 1024, r = 100 on 2 idle cores, but a thread
-        that spins elsewhere on those cores (OpenBLAS's workers spin after each
-        GEMM, e.g. a record's, for up to about a second) makes every barrier
-        wait: with records every 2000 steps a step took 47 us instead of 15.
-        Use it with ``OPENBLAS_NUM_THREADS=1`` and nothing else running. Results
-        match one thread to round-off (the sum over units in f is split).
+    threads : int, optional
+        Threads of the fused loop (``"batch"``, ``"none"``; default: Numba's
+        thread count, ``numba.get_num_threads()``, which ``NUMBA_NUM_THREADS``
+        sets). The units are split into
+        :func:`bnbounds._kernels.sgd.sgd_blocks` blocks, chosen from m and r
+        alone; each thread owns some and they meet at a spin barrier once per
+        step. The iterates are the same bits for any number of threads (f is
+        added block by block, in block order), so the default depends on the
+        machine but the results do not. Left to the default, each call runs
+        on the faster of one thread and all of them, as measured on the run
+        (a busy core makes the barrier slow); an explicit count is used as
+        given. While more than one thread runs, BLAS is held to one thread
+        (its workers spin after each GEMM, e.g. a record's, and would make
+        every barrier wait). Small problems and short calls run on one thread.
 
     Returns
     -------
@@ -811,8 +819,12 @@ def train_sgd(
             "normalization='minibatch'"
         )
     rad, alpha = _check_radii(radii, alpha, reference, params)
-    threads = _check_int(threads, "threads", 1)
-    if threads > 1 and normalization == "minibatch":
+    explicit = threads is not None
+    if explicit:
+        threads = _check_int(threads, "threads", 1)
+    else:
+        threads = 1 if normalization == "minibatch" else _numba_threads()
+    if explicit and threads > 1 and normalization == "minibatch":
         raise BNBoundsValueError(
             f"threads is {threads}; the minibatch variant runs on one thread"
         )
@@ -833,6 +845,7 @@ def train_sgd(
         reference=reference,
         batch_size=batch_size,
         sgd_threads=threads,
+        sgd_adaptive=not explicit,
     )
     try:
         with _quiet(), _threads(run.nthreads):
@@ -853,15 +866,75 @@ def _sgd_fused(
     callback: Callable[[int, dict[str, float]], None] | None,
 ) -> None:
     m = run.m
-    # One block of units per thread that may run it (the layout is fixed for
-    # the run; a chunk too small for threads runs all blocks on one).
-    nblocks = _kt.sgd_threads(m, run.r, run.steps, run.sgd_threads)
+    # Blocks of units from (m, r) alone: the iterates do not depend on how many
+    # threads run them (a call too short for threads runs all blocks on one).
+    nblocks = _kt.sgd_blocks(m, run.r)
     st = _kt.new_sgd_state(run.a, run.c, run.B, nblocks)
+    most = _kt.sgd_threads(m, run.r, min(run.steps, SGD_CHUNK), run.sgd_threads)
+    with _blas_held(most > 1):
+        _sgd_fused_loop(run, stream, callback, st, nblocks)
+
+
+def _numba_threads() -> int:
+    """Numba's thread count (what ``NUMBA_NUM_THREADS`` and
+    ``numba.set_num_threads`` set): the default of ``train_sgd(threads=)``."""
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+@contextlib.contextmanager
+def _blas_held(hold: bool):
+    """BLAS on one thread while SGD threads run (OpenBLAS's workers spin for up
+    to about a second after a GEMM and would take the SGD threads' cores)."""
+    if not hold:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+class _ThreadChoice:
+    """The thread count of each SGD call when the caller left it to us: the
+    faster of one thread and the most allowed, measured on the run itself (the
+    iterates do not depend on the choice, only the speed). Two threads meet at a
+    spin barrier every step, so any other busy process on their cores makes
+    them slower than one: measured at m = 1024, r = 100, 1.8x faster on an idle
+    machine, 1.3x slower with one core taken by another process. Each count is
+    timed on its first call of at least ``MIN_STEPS`` steps, and the slower one
+    again every ``REPROBE`` calls, so the choice follows the machine's load."""
+
+    MIN_STEPS = 2048
+    REPROBE = 16
+
+    def __init__(self, adaptive: bool) -> None:
+        self.adaptive = adaptive
+        self.per_step: dict[int, float] = {}
+        self.calls = 0
+
+    def pick(self, most: int) -> int:
+        if not self.adaptive or most <= 1:
+            return most
+        self.calls += 1
+        for t in (most, 1):
+            if t not in self.per_step:
+                return t
+        fast, slow = sorted((most, 1), key=lambda t: self.per_step[t])
+        return slow if self.calls % self.REPROBE == 0 else fast
+
+    def record(self, threads: int, steps: int, seconds: float) -> None:
+        if self.adaptive and steps >= self.MIN_STEPS:
+            self.per_step[threads] = seconds / steps
+
+
+def _sgd_fused_loop(run, stream, callback, st, nblocks) -> None:
+    m = run.m
+    choice = _ThreadChoice(run.sgd_adaptive)
     lam = run.lam if run.bn else np.zeros_like(run.lam)
-    dat = _kt.SGDData(run.T, run.y, lam)
-    org = _kt.Origin(
-        run.org.a0, run.org.c0, _kt.blocked_transpose(run.org.B0, nblocks), np.zeros(m)
-    )
+    dat = _kt.new_sgd_data(run.T, run.y, lam)
+    org = _kt.Origin(run.org.a0, run.org.c0, _kt.padded_rows(run.org.B0), np.zeros(m))
     acc = np.zeros(6)  # acc[2] = 0: the state starts at W_0
     acc[3] = run.alpha if run.alpha is not None else 0.0
     acc[4] = run.radii[0] ** 2 if run.radii is not None else np.inf
@@ -875,9 +948,12 @@ def _sgd_fused(
         acc[0] = run.dloss_sum
         track = run.track and run.exit_step is None  # nothing to find after it
         nthr = min(nblocks, _kt.sgd_threads(m, run.r, len(idx), run.sgd_threads))
+        nthr = choice.pick(nthr)
+        t0 = perf_counter()
         done, status, exit_at = _kt.run_sgd(
             st, dat, idx, run.eta, run.eps, run.bn, org, track, acc, nthr
         )
+        choice.record(nthr, int(done), perf_counter() - t0)
         if exit_at >= 0 and run.exit_step is None:
             run.exit_step = s + int(exit_at)
         run.dloss_sum = float(acc[0])
@@ -886,9 +962,9 @@ def _sgd_fused(
         if status != _kt.OK:
             raise run.diverged(s)
         if run.is_record_step(s):
-            run.B[...] = _kt.state_B(st.BT, m)
+            run.B[...] = _kt.state_B(st.B, run.r)
             run.evaluate_and_record(s, callback)
-    run.B[...] = _kt.state_B(st.BT, m)
+    run.B[...] = _kt.state_B(st.B, run.r)
 
 
 def _sgd_minibatch(

@@ -1,7 +1,7 @@
 """CPU detection and the SGD kernel's choices derived from it (_kernels/_cpu.py).
 
-The choices (vector width, fused multiply-add, units per chunk of the pass) may
-change rounding (fma) or nothing at all (chunking, width): these tests pin both.
+The choices (vector width, fused multiply-add) may change rounding (fma) or
+nothing at all (the width the eight lanes are computed in): these tests pin both.
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ def test_detect_never_raises_and_serialises():
     info = _cpu.detect()
     json.dumps(info.to_dict())
     assert info.line_size > 0
-    assert _cpu.PASS_UNITS % 8 == 0
-    assert _cpu.PASS_UNITS >= 64
-    assert set(_cpu.choices()) >= {"vector_bits", "pass_units", "fused_multiply_add"}
+    assert set(_cpu.choices()) >= {
+        "vector_bits",
+        "lane_vector_doubles",
+        "fused_multiply_add",
+    }
+    assert _cpu.choices()["lane_vector_doubles"] in (2, 4, 8)
 
 
 def test_missing_or_garbled_system_files(tmp_path):
@@ -63,21 +66,6 @@ def test_cpuinfo_first_processor_only(tmp_path):
     assert _cpu.read_cpuinfo(str(p)) == ("Model A", "V", ("a", "b"))
 
 
-@pytest.mark.parametrize(
-    ("l1d", "units"), [(48 << 10, 512), (32 << 10, 336), (0, 336), (1024, 64)]
-)
-def test_pass_units_from_l1(l1d, units):
-    assert _cpu.pass_units(l1d) == units
-
-
-def test_pass_chunk_only_inside_l2():
-    units = 2 * _cpu.PASS_UNITS
-    assert _cpu.pass_chunk(units, 10, l2=units * 10 * 8) == _cpu.PASS_UNITS
-    assert _cpu.pass_chunk(units, 10, l2=units * 10 * 8 - 1) == 0  # out of L2
-    assert _cpu.pass_chunk(units, 10, l2=0) == 0  # L2 unknown
-    assert _cpu.pass_chunk(_cpu.PASS_UNITS, 10, l2=1 << 30) == 0  # one chunk anyway
-
-
 def test_vector_bits_from_features():
     assert _cpu.vector_bits(("avx", "avx2", "avx512f")) == 512
     assert _cpu.vector_bits(("avx", "avx2")) == 256
@@ -101,39 +89,49 @@ def test_mul_add_rounds_once_when_the_cpu_fuses():
 
 @pytest.mark.skipif(_config.JIT_DISABLED, reason="no machine code without JIT")
 def test_pass_uses_the_detected_vector_width():
-    """The width hint reaches the code: zmm registers on an AVX-512 target."""
-    m, r = 64, 12
-    BT = ks.aligned_zeros((r, m))
+    """The lanes reach the code as vectors of the detected width: zmm registers
+    on an AVX-512 target, and fused multiply-adds when the target has them."""
+    m, rp = 12, 16
+    B = ks.aligned_zeros((m, rp))
     v = ks.aligned_zeros(m)
-    fresh = njit(ks._pass_rows.py_func)  # not from the on-disk cache: inspectable
-    one = np.ones(r)
-    fresh(BT, 0, v, v, one, one, one, v.copy(), v.copy())
+    one = np.ones(rp)
+    idx = np.zeros(m, dtype=np.int64)
+    fresh = njit(ks._pass_update.py_func)  # not from the on-disk cache: inspectable
+    fresh(
+        B, v, v, one, one, one, v.copy(), v.copy(), idx, idx.copy(), v.copy(), 0.0, True
+    )
     asm = "".join(fresh.inspect_asm().values())
     regs = {512: "zmm", 256: "ymm", 128: "xmm"}
     assert re.search(regs[_cpu.VECTOR_BITS], asm)
+    if _cpu.HAS_FMA:
+        assert re.search(r"vfmadd\w*pd", asm)
 
 
 @pytest.fixture(scope="module")
 def small():
-    """n = 20 points of rank 19 in d = 30: three blocks of six rows and a tail."""
+    """n = 20 points of rank 19 in d = 30: rows of 24 (three lanes' worth)."""
     return datasets.rank_deficient(20, 30, rng=3)
 
 
-@pytest.mark.parametrize("nblocks", [1, 2])
-def test_chunk_width_changes_no_bit(small, nblocks):
-    """The pass in chunks of any size gives bit-for-bit the iterates of one chunk."""
-    m = 45  # not a multiple of 8 or of any chunk below
+@pytest.mark.skipif(
+    _config.JIT_DISABLED or not _config.PARALLEL, reason="threads need the JIT"
+)
+@pytest.mark.parametrize("nblocks", [2, 3])
+def test_thread_count_changes_no_bit(small, nblocks):
+    """With the blocks fixed for the run, one thread running every block and one
+    thread per block give bit-for-bit the same iterates and exit test."""
+    m = 45  # not a multiple of 8
     W0 = init_params(m, small.d, 3)
     b = small.basis
-    dat = kt.SGDData(b.T, np.ascontiguousarray(small.y), b.eigenvalues)
+    dat = kt.new_sgd_data(b.T, small.y, b.eigenvalues)
     idx = np.random.default_rng(1).integers(0, small.n, 300)
     out = []
-    for chunk in (0, 8, 16, 24, m, _cpu.PASS_UNITS):
+    for nthreads in (1, nblocks):
         st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W, nblocks)
-        org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
+        org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
         acc = np.zeros(6)
         acc[3], acc[4] = 1.0, 1e9
-        res = kt.run_sgd(st, dat, idx, 0.3, 0.01, True, org, True, acc, 1, chunk)
+        res = kt.run_sgd(st, dat, idx, 0.3, 0.01, True, org, True, acc, nthreads)
         out.append((res, st, acc))
     assert small.basis.rank == 19
     res0, st0, acc0 = out[0]
@@ -142,5 +140,5 @@ def test_chunk_width_changes_no_bit(small, nblocks):
     for res, st, acc in out[1:]:
         assert res == res0
         np.testing.assert_array_equal(acc, acc0)
-        for name in ("a", "c", "BT", "s", "invn", "z"):
+        for name in ("a", "c", "B", "s", "invn", "z"):
             np.testing.assert_array_equal(getattr(st, name), getattr(st0, name))

@@ -336,19 +336,26 @@ def test_move_bound_bounds_the_pass(seed, m, r, active, scale):
     ck = np.where(on, rng.standard_normal(m) * scale, 0.0)
     coef = np.where(on, rng.standard_normal(m) * scale, 0.0)
     t = rng.standard_normal(r)
-    BT = kt.blocked_transpose(B)[0]  # (r, w): one block
-    before = BT[:, :m].copy()
-    s = np.ascontiguousarray(np.sum(lam[:, None] * BT[:, :m] ** 2, axis=0))
-    s_new, z_new = np.empty(m), np.empty(m)
-    kt_sgd._pass_update(BT, ck, coef, lam, t, t, s_new, z_new)
-    moved = float(np.linalg.norm(BT[:, :m] - before))
+    Bp = kt.padded_rows(B)  # (m, rp): unit j in row j
+    rp = Bp.shape[1]
+    lp, tp = np.zeros(rp), np.zeros(rp)
+    lp[:r], tp[:r] = lam, t
+    before = Bp[:, :r].copy()
+    s = np.ascontiguousarray(np.sum(lam[None, :] * before**2, axis=1))
+    s_new, z_new = s.copy(), np.empty(m)
+    act, still = np.empty(m, np.int64), np.empty(m, np.int64)
+    kt_sgd._pass_update(
+        Bp, ck, coef, lp, tp, tp, s_new, z_new, act, still, np.zeros(m), 0.0, False
+    )
+    moved = float(np.linalg.norm(Bp[:, :r] - before))
     b_norm = float(np.linalg.norm(before))
     bound = kt_sgd._move_bound(
         s, ck, coef, t, float(np.sqrt(lam.max())), b_norm, np.empty(m)
     )
     hypothesis.target(moved / max(bound, 1e-300), label="moved / bound")
     assert moved <= bound * (1 + kt.BOUND_SLACK)
-    assert not BT[:, m:].any()
+    assert not Bp[:, r:].any()
+    np.testing.assert_array_equal(Bp[~on, :r], before[~on])  # still units: no bit
 
 
 def test_gd_chunking_and_records_are_invisible(small):
@@ -423,9 +430,11 @@ def force_sgd_threads(monkeypatch):
 def test_sgd_two_threads_match_one_and_the_direct_steps(
     small, normalization, force_sgd_threads
 ):
-    """Two threads, each owning whole cache lines of units (40 units: blocks of 24
-    and 16), give the single-thread iterates to round-off (only the order of the
-    sum over units in f differs) and the direct O(nmd) steps to 1e-9."""
+    """Two threads, each owning whole cache lines of units (40 units: four blocks
+    of 16, 16, 8 and 0 units, two per thread), give the single-thread iterates bit
+    for bit (the shares of f and of the exit test are added block by block, in
+    block order, whoever computed them) and the direct O(nmd) steps to 1e-9; the
+    default thread count (Numba's) gives the same bits too."""
     from bnbounds import _config
 
     if _config.JIT_DISABLED:
@@ -442,12 +451,17 @@ def test_sgd_two_threads_match_one_and_the_direct_steps(
         "radii": (2.0, 1.0),
         "normalization": normalization,
     }
-    one = train_sgd(W0, small, **kw)
+    one = train_sgd(W0, small, threads=1, **kw)
     two = train_sgd(W0, small, threads=2, **kw)
-    _assert_params_close(two.final, one.final, 1e-12)
-    np.testing.assert_allclose(two.risk, one.risk, rtol=1e-12)
-    np.testing.assert_allclose(two.dloss_sum, one.dloss_sum, rtol=1e-12)
-    assert two.exit_step == one.exit_step
+    auto = train_sgd(W0, small, **kw)
+    for run in (two, auto):
+        for name in ("a", "c", "V"):
+            np.testing.assert_array_equal(
+                getattr(run.final, name), getattr(one.final, name)
+            )
+        np.testing.assert_array_equal(run.risk, one.risk)
+        np.testing.assert_array_equal(run.dloss_sum, one.dloss_sum)
+        assert run.exit_step == one.exit_step
     assert one.exit_step is not None
     if normalization == "batch":
         ref, total = _direct_sgd(W0, small, idx, 0.2, 0.01)
@@ -481,44 +495,62 @@ def test_sgd_two_threads_divergence_and_exit(small, force_sgd_threads):
 
 @pytest.mark.parametrize("nblocks", [1, 2, 3])
 def test_sgd_state_layout_is_aligned_and_padding_untouched(small, nblocks):
-    """The SGD state keeps each block of units in its own region, every row on a
-    cache line (the pass is ~12% faster aligned); B reads back exactly, and the
-    padding beyond each block's units is never written by the kernels."""
+    """The SGD state keeps unit j in row j, every row on a cache line (whole
+    8-lane vectors); blocks of units are whole cache lines of the per-unit
+    arrays; B reads back exactly, and the padding columns are never written."""
     from bnbounds._kernels import train as kt
 
     for m in (1, 5, 8, 13, 40):
         B = np.arange(3.0 * m).reshape(m, 3)
         st = kt.new_sgd_state(np.ones(m), np.ones(m), B, nblocks)
-        assert st.BT.shape[:2] == (nblocks, 3)
-        assert st.BT.shape[2] % 8 == 0
-        assert st.BT.flags.c_contiguous
+        assert st.B.shape == (m, 8)
+        assert st.B.flags.c_contiguous
+        assert st.nblocks == nblocks
+        for j in range(m):
+            assert st.B[j].ctypes.data % kt.ALIGN == 0
         for b in range(nblocks):
             lo, hi = kt.unit_block(m, b, nblocks)
             assert lo % 8 == 0 or lo == hi == m  # whole lines, or an empty tail
-            assert hi - lo <= st.BT.shape[2]
-            for k in range(3):
-                assert st.BT[b, k].ctypes.data % kt.ALIGN == 0
         for v in (st.s, st.invn, st.z, st.coef, st.ck, st.g):
             assert v.shape == (m,)
             assert v.ctypes.data % kt.ALIGN == 0
-        np.testing.assert_array_equal(kt.state_B(st.BT, m), B)
+        np.testing.assert_array_equal(kt.state_B(st.B, 3), B)
     m = 40
     W0 = init_params(m, small.d, 2)
     B = W0.V @ small.basis.W
+    r = B.shape[1]
     st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), B, nblocks)
-    dat = kt.SGDData(
-        small.basis.T, np.ascontiguousarray(small.y), small.basis.eigenvalues
-    )
-    org = kt.Origin(st.a.copy(), st.c.copy(), st.BT.copy(), np.zeros(m))
+    dat = kt.new_sgd_data(small.basis.T, small.y, small.basis.eigenvalues)
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
     acc = np.zeros(6)
     acc[4] = np.inf
     idx = np.random.default_rng(0).integers(0, small.n, 300)
-    done, status, _ = kt.sgd_steps(st, dat, idx, 0.5, 0.0, True, org, True, acc)
+    done, status, _ = kt.run_sgd(st, dat, idx, 0.5, 0.0, True, org, True, acc)
     assert (done, status) == (300, kt.OK)
-    for b in range(nblocks):
-        lo, hi = kt.unit_block(m, b, nblocks)
-        assert not st.BT[b, :, hi - lo :].any()
-    assert np.abs(kt.state_B(st.BT, m) - B).max() > 0  # it did train
+    assert st.B.shape[1] > r  # padded
+    assert not st.B[:, r:].any()
+    assert np.abs(kt.state_B(st.B, r) - B).max() > 0  # it did train
+
+
+def test_sgd_shapes_are_checked(small):
+    """run_sgd refuses data that does not fit the state's padded rows (the
+    kernels read whole 8-lane rows and check nothing)."""
+    from bnbounds._kernels import train as kt
+
+    m = 8
+    W0 = init_params(m, small.d, 2)
+    b = small.basis
+    st = kt.new_sgd_state(W0.a.copy(), W0.c.copy(), W0.V @ b.W)
+    org = kt.Origin(st.a.copy(), st.c.copy(), st.B.copy(), np.zeros(m))
+    acc = np.zeros(6)
+    idx = np.zeros(3, dtype=np.int64)
+    raw = kt.SGDData(b.T, np.ascontiguousarray(small.y), b.eigenvalues)
+    with pytest.raises(ValueError, match="new_sgd_data"):
+        kt.run_sgd(st, raw, idx, 0.1, 0.0, True, org, False, acc)
+    bad_org = kt.Origin(st.a, st.c, kt.state_B(st.B, b.rank), np.zeros(m))
+    dat = kt.new_sgd_data(b.T, small.y, b.eigenvalues)
+    with pytest.raises(ValueError, match="origin"):
+        kt.run_sgd(st, dat, idx, 0.1, 0.0, True, bad_org, False, acc)
 
 
 def test_sgd_orders(small):
@@ -717,3 +749,26 @@ def test_gradient_flow_error_estimate():
 
 def _rel_series(ref: np.ndarray, x: np.ndarray) -> float:
     return float(np.max(np.abs(ref - x)) / np.max(np.abs(ref)))
+
+
+def test_thread_choice_follows_the_measurements():
+    """With the thread count left to train_sgd, each count is probed once (the
+    most first), then the faster is used and the slower re-timed every REPROBE
+    calls; short calls are not timed, and an explicit count is always used."""
+    from bnbounds.train import _ThreadChoice
+
+    ch = _ThreadChoice(adaptive=True)
+    assert ch.pick(1) == 1  # nothing to choose
+    assert ch.pick(2) == 2
+    ch.record(2, 10, 1.0)  # too short to count
+    assert ch.pick(2) == 2
+    ch.record(2, 4096, 4096 * 20e-6)
+    assert ch.pick(2) == 1
+    ch.record(1, 4096, 4096 * 15e-6)  # one thread is faster (a loaded machine)
+    picks = [ch.pick(2) for _ in range(2 * ch.REPROBE)]
+    assert picks.count(2) == 2
+    assert set(picks) == {1, 2}
+    ch.record(2, 4096, 4096 * 9e-6)  # the other process finished
+    assert ch.pick(2) == 2
+    fixed = _ThreadChoice(adaptive=False)
+    assert [fixed.pick(2) for _ in range(5)] == [2] * 5

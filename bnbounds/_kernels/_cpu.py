@@ -16,13 +16,15 @@ on-disk cache is keyed on, so a cached kernel always matches them):
     *prefers 256-bit* vectors, so without a hint the SGD pass ran on ymm
     registers at half the width the core has; AMD Zen 4/5 already get 512.
     :func:`vector_width_hint`, called at the top of a kernel, sets LLVM's
-    ``prefer-vector-width`` attribute of that function to ``VECTOR_BITS``.
+    ``prefer-vector-width`` attribute of that function to ``VECTOR_BITS``, and
+    the SGD pass's explicit vector code (:mod:`bnbounds._kernels._lanes`) holds
+    its eight lanes in vectors of ``VECTOR_BITS / 64`` doubles.
 ``HAS_FMA``
     Whether the target has fused multiply-add. :func:`mul_add` then emits
     ``llvm.fma`` (one rounding, IEEE 754 fusedMultiplyAdd: an exact operation,
     not a fastmath licence); without FMA hardware it emits a multiply and an
-    add (two roundings) instead of a slow software fma. The SGD pass went from
-    10 to 6 floating-point operations per entry of B.
+    add (two roundings) instead of a slow software fma. The SGD update went
+    from 10 to 6 floating-point operations per entry of B.
 
 Neither changes what is computed beyond rounding, and the choice is printed by
 ``benchmarks/bench_train.py``. With ``NUMBA_DISABLE_JIT=1`` :func:`mul_add` is
@@ -223,47 +225,21 @@ def vector_bits(features: tuple[str, ...]) -> int:
     return 128
 
 
-def pass_units(l1d: int) -> int:
-    """Units per chunk of the SGD pass (:func:`bnbounds._kernels.sgd._pass_update`)
-    for an L1 data cache of ``l1d`` bytes (32 KiB assumed if unknown).
-
-    A chunk's four per-unit arrays (ck, coef, s, z: 32 bytes a unit) and the six
-    rows streaming through (48 bytes a unit) take 80 bytes a unit; the chunk is
-    the largest multiple of 8 units (whole cache lines) with 96 bytes a unit in
-    L1, leaving a sixth for everything else. 48 KiB (Golden Cove, Zen 5): 512
-    units. Measured at m = 1024, r = 100 on this Xeon (us a pass): 64: 22.8,
-    128: 18.2, 256: 16.1, 512: 15.6, all 1024 at once: 19.4.
-    """
-    l1d = l1d if l1d > 0 else 32 << 10
-    return max(64, (l1d // 96) // 8 * 8)
-
-
 _NAME, _FEATURES = llvm_target()
 #: Vector width the SGD kernels ask LLVM for (see the module docstring).
 VECTOR_BITS: int = vector_bits(_FEATURES)
 #: Whether :func:`mul_add` fuses (the compile target has FMA).
 HAS_FMA: bool = "fma" in _FEATURES
+#: Whether the SGD pass splits its units with AVX-512 compress-stores
+#: (``vpcompressq`` to memory): on Intel's cores one every few cycles (the split
+#: went from 0.8 to 0.25 us a step at m = 1024 on this project's Xeon); AMD's
+#: Zen 4 microcodes the memory form (tens of cycles each), and elsewhere LLVM
+#: expands it into scalar code, so there the scalar loop is used.
+COMPRESS_STORE: bool = VECTOR_BITS == 512 and read_cpuinfo()[1] == "GenuineIntel"
 _CACHES = CpuInfo(caches=read_caches())
-#: L1 data and L2 caches of CPU 0, bytes (0 if unknown), and the SGD pass's chunk.
+#: L1 data and L2 caches of CPU 0, bytes (0 if unknown; reported, not used).
 L1D: int = _CACHES.cache_size(1)
 L2: int = _CACHES.cache_size(2)
-PASS_UNITS: int = pass_units(L1D)
-
-
-def pass_chunk(units: int, r: int, l2: int | None = None) -> int:
-    """Units per chunk for a pass over ``units`` x ``r`` entries of B': ``PASS_UNITS``
-    when that block of the state fits in L2 (``l2`` bytes, default :data:`L2`),
-    else 0 (the whole rows at once).
-
-    Out of L2 the chunks cost: the pass then reads each row in short segments at
-    a stride of 8 m bytes, which the prefetchers do not follow. Measured at
-    m = 4096, r = 100 (3.2 MB, this Xeon's L2 is 2 MB), us a step: whole rows
-    221 (the gemv: 218), chunks of 512: 557, of 2048: 316.
-    """
-    l2 = L2 if l2 is None else l2
-    if units <= PASS_UNITS or l2 <= 0 or units * r * 8 > l2:
-        return 0
-    return PASS_UNITS
 
 
 def choices() -> dict[str, object]:
@@ -273,8 +249,8 @@ def choices() -> dict[str, object]:
         "vector_bits": VECTOR_BITS,
         "l1d_bytes": L1D,
         "l2_bytes": L2,
-        "pass_units": PASS_UNITS,
-        "pass_rows": 6,
+        "lane_vector_doubles": max(2, min(8, VECTOR_BITS // 64)),
+        "compress_store_split": COMPRESS_STORE and not _config.JIT_DISABLED,
         "fused_multiply_add": HAS_FMA and not _config.JIT_DISABLED,
         "width_hint_applied": _HINT_OK and not _config.JIT_DISABLED,
     }

@@ -6,8 +6,9 @@ Every gradient of v_j lies in range(Sigma), since it is spanned by ``xbar_i`` an
 ``Sigma v_j`` (Section 1.3), so the component of v_j outside range(Sigma) never
 moves and the trainable state is
 
-``B``  (m, r)  coordinates ``B = V W``, so that ``V = V_perp + B W'`` (stored
-               transposed, ``BT``, see :class:`SGDState`);
+``B``  (m, rp)  coordinates ``B = V W``, so that ``V = V_perp + B W'``: row j is
+               unit j's r coordinates, zero-padded to ``rp`` (a multiple of 8,
+               :func:`bnbounds._kernels._lanes.padded_rank`);
 ``s``  (m,)    ``||v_j||_Sigma^2 = sum_k lam_k B_jk^2``;
 ``invn`` (m,)  ``1 / N(v_j)`` with ``N(v_j) = sqrt(s_j + eps)`` (0 if N(v_j) = 0,
                a neuron that then contributes nothing, as in the network kernels).
@@ -15,21 +16,32 @@ moves and the trainable state is
 For the unnormalised variant (``bn = False``) the same kernel runs with N = 1, no
 projection and ``c`` frozen, on the basis of the *uncentred* points.
 
-No reduction here relies on reassociation: fastmath stays off (``_config``),
-per-unit sums run over k in order, vectorised *across* units, and sums across
-units use fixed interleaved partial sums (:func:`_sum8`).
+Why units by rows. A step moves only the active units (``c_j h_j > 0``, about
+half of them), but every unit's ``z_j = <v_j, xbar_i>`` for the next example is
+needed. With unit j in row j the pass reads every row once, and writes, and does
+the five-operation update of, the active rows only: the inactive ones cost one
+fused multiply-add an entry, like a gemv. The previous layout (B', units along a
+row, vectorised across units) had to rewrite every cache line, since each holds
+eight units: 18-22 us a step at m = 1024, r = 100 on this project's Intel Xeon
+against a 9-10 us gemv; by rows 13.8 us for the pass (:func:`_pass_update`).
+
+No reduction here relies on reassociation: fastmath stays off (``_config``).
+Sums over k of a row use eight fixed lanes and a fixed tree
+(:mod:`bnbounds._kernels._lanes`, explicit vector code), sums across units use
+fixed interleaved partial sums (:func:`_sum8`): the result does not depend on the
+CPU's vector width, on the thread count's schedule, or on which units are active
+together.
 
 Kernels are pure: they draw no random numbers (the wrapper passes the example
 indices) and raise nothing; a non-finite value is reported through a status code.
 
-Threads split the units into blocks (:func:`unit_block`), and the state keeps
-each block's columns of B' in a memory region of its own (:class:`SGDState`).
-Measured here: two threads writing the two halves of each row of one array ran
-4-6x *slower* than one thread (a read-modify-write over 100 x 1024 took 30.7 us
-against 5.2 us), while two threads on separate regions ran 1.8x faster (2.9 us).
-The per-unit kernels see their block through views (``a[lo:hi]``), so every loop
-indexes from 0 and LLVM vectorises it (a loop over ``range(lo, hi)`` with a
-signed ``lo`` kept Numba's negative-index code and ran 8x slower).
+Threads split the units into ``nblocks`` blocks (:func:`unit_block`, whole cache
+lines of the per-unit arrays); a block's rows of B are a region of their own, so
+no two threads write the same cache line (two threads writing the two halves of
+each row of one array ran 4-6x *slower* than one thread). The per-unit kernels
+see their block through views (``a[lo:hi]``, ``B[lo:hi]``), so every loop indexes
+from 0 (a loop over ``range(lo, hi)`` with a signed ``lo`` kept Numba's
+negative-index code and ran 8x slower).
 """
 
 from __future__ import annotations
@@ -41,8 +53,19 @@ import numpy as np
 from numba import njit
 
 from .. import _config
-from . import _cpu
-from ._cpu import mul_add, vector_width_hint
+from ._cpu import vector_width_hint
+from ._lanes import (
+    LANES,
+    padded_rank,
+    row_dot,
+    row_dot4,
+    row_dot_sq,
+    row_sq,
+    row_sqdist,
+    row_update,
+    row_update2,
+    split8,
+)
 from ._sync import STRIDE, barrier
 from .network import logistic_deriv
 
@@ -58,38 +81,40 @@ class SGDState(NamedTuple):
     """Mutable SGD state in the eigenbasis, updated in place (build it with
     :func:`new_sgd_state`; read B back with :func:`state_B`).
 
-    ``BT`` holds B' block by block, shape (nblocks, r, w): block b is units
-    ``unit_block(m, b, nblocks)``, its row k is ``B[lo:hi, k]`` followed by zero
-    padding up to w (a multiple of 8, so every row starts on a cache line). One
-    pass over a block's rows updates its units at once with loops that run along
-    the units (contiguous, so LLVM vectorises them) while each per-unit sum still
-    runs over k in order.
+    ``B`` holds unit j's coordinates in row j, zero-padded to ``rp`` columns
+    (a multiple of 8, so every row starts on a cache line of the aligned array).
+    The units are split into ``nblocks`` blocks (:func:`unit_block`), one per
+    thread that may run them; the sum f over the units is added block by block,
+    so the iterates depend on ``nblocks`` (fixed for a run) and on nothing else.
     """
 
     a: np.ndarray  # (m,)
     c: np.ndarray  # (m,)
-    BT: np.ndarray  # (nblocks, r, w)  B' by blocks of units
+    B: np.ndarray  # (m, rp)  unit j's coordinates in row j
     s: np.ndarray  # (m,)    ||v_j||_Sigma^2 = sum_k lam_k B_jk^2
     invn: np.ndarray  # (m,) 1 / N(v_j)
     z: np.ndarray  # (m,)    <v_j, xbar_i> for the example about to be used
     coef: np.ndarray  # (m,) workspace
     ck: np.ndarray  # (m,)   workspace
     g: np.ndarray  # (m,)    workspace: a_j relu(u_j), unit j's share of f
+    act: np.ndarray  # (m,) int64 workspace: the moving units of a block
+    still: np.ndarray  # (m,) int64 workspace: the others
+    nblocks: int
 
 
 class SGDData(NamedTuple):
-    """Read-only data of the SGD loop."""
+    """Read-only data of the SGD loop (build it with :func:`new_sgd_data`)."""
 
-    T: np.ndarray  # (n, r) centred points in the basis, T = Xbar W
+    T: np.ndarray  # (n, rp) centred points in the basis, T = Xbar W, zero-padded
     y: np.ndarray  # (n,) labels in {-1, +1}
-    lam: np.ndarray  # (r,) eigenvalues of Sigma (zeros when not bn)
+    lam: np.ndarray  # (rp,) eigenvalues of Sigma, zero-padded (zeros when not bn)
 
 
 class Origin(NamedTuple):
     """W_0 in the same coordinates, for ||U - U_0|| and ||V - V_0||.
 
     ``B0`` has the layout of the state it is compared with: (m, r) for GD,
-    that of ``SGDState.BT`` for SGD. ``dv`` is a per-unit workspace.
+    that of ``SGDState.B`` (m, rp) for SGD. ``dv`` is a per-unit workspace.
     """
 
     a0: np.ndarray  # (m,)
@@ -106,8 +131,7 @@ def aligned_zeros(shape: int | tuple[int, ...]) -> np.ndarray:
     """Float64 zeros whose data starts on an ``ALIGN``-byte boundary.
 
     NumPy's large arrays usually start 16 bytes past a page boundary, so every
-    512-bit load of the SGD pass straddles two cache lines; aligned, the pass
-    took 10.4 us instead of 11.8 us (m = 1024, r = 96, this machine).
+    512-bit load of the SGD pass would straddle two cache lines.
     """
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     size = int(np.prod(shape, dtype=np.int64))
@@ -123,25 +147,19 @@ def padded_units(m: int) -> int:
     return -(-m // step) * step
 
 
-def blocked_transpose(B: np.ndarray, nblocks: int = 1) -> np.ndarray:
-    """B (m, r) in the layout of ``SGDState.BT``: (nblocks, r, w), aligned."""
-    m, r = B.shape
-    w = padded_units(unit_block(m, 0, nblocks)[1])
-    BT = aligned_zeros((nblocks, r, w))
-    for b in range(nblocks):
-        lo, hi = unit_block(m, b, nblocks)
-        BT[b, :, : hi - lo] = B[lo:hi].T
-    return BT
+def padded_rows(M: np.ndarray) -> np.ndarray:
+    """M (k, r) as an aligned (k, rp) copy, zero-padded to :func:`padded_rank`."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim != 2:
+        raise ValueError(f"expected a 2-d array, got shape {M.shape}")
+    out = aligned_zeros((M.shape[0], padded_rank(M.shape[1])))
+    out[:, : M.shape[1]] = M
+    return out
 
 
-def state_B(BT: np.ndarray, m: int) -> np.ndarray:
-    """B (m, r) from the blocked layout of ``SGDState.BT``."""
-    nblocks, r, _ = BT.shape
-    B = np.empty((m, r))
-    for b in range(nblocks):
-        lo, hi = unit_block(m, b, nblocks)
-        B[lo:hi] = BT[b, :, : hi - lo].T
-    return B
+def state_B(Bp: np.ndarray, r: int) -> np.ndarray:
+    """B (m, r) from the padded layout of ``SGDState.B``."""
+    return np.array(Bp[:, :r])
 
 
 def new_sgd_state(
@@ -150,156 +168,175 @@ def new_sgd_state(
     """The SGD state for units (a, c) (updated in place) and B = V W (m, r),
     with the units in ``nblocks`` blocks (one per thread that will run it)."""
     m = B.shape[0]
+    if nblocks < 1:
+        raise ValueError(f"nblocks must be >= 1, got {nblocks}")
     return SGDState(
         a,
         c,
-        blocked_transpose(B, nblocks),
+        padded_rows(B),
         aligned_zeros(m),
         aligned_zeros(m),
         aligned_zeros(m),
         aligned_zeros(m),
         aligned_zeros(m),
         aligned_zeros(m),
+        np.zeros(m, dtype=np.int64),
+        np.zeros(m, dtype=np.int64),
+        int(nblocks),
     )
 
 
-@njit(**_JIT)
-def _pass_z_s(BT, t, lam, z_out, s_out):
-    """z_j = sum_k BT[k, j] t_k and s_j = sum_k lam_k BT[k, j]^2, k in order."""
-    vector_width_hint()
-    r = BT.shape[0]
-    m = s_out.shape[0]  # BT's rows may be padded beyond m (new_sgd_state)
-    for j in range(m):
-        z_out[j] = 0.0
-        s_out[j] = 0.0
-    for k in range(r):
-        row = BT[k]
-        tk = t[k]
-        lk = lam[k]
-        for j in range(m):
-            b = row[j]
-            z_out[j] = mul_add(b, tk, z_out[j])
-            s_out[j] = mul_add(lk * b, b, s_out[j])
+def new_sgd_data(T: np.ndarray, y: np.ndarray, lam: np.ndarray) -> SGDData:
+    """:class:`SGDData` with T (n, r) and lam (r,) zero-padded to the state's
+    ``rp`` columns (the padding adds exact zeros to every sum)."""
+    T = np.asarray(T, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    if lam.shape != (T.shape[1],):
+        raise ValueError(f"lam has shape {lam.shape}; expected ({T.shape[1]},)")
+    lp = aligned_zeros(padded_rank(T.shape[1]))
+    lp[: lam.shape[0]] = lam
+    return SGDData(padded_rows(T), np.ascontiguousarray(y, dtype=np.float64), lp)
 
 
-@njit(**_JIT)
-def _pass_rows(BT, j0, ck, coef, lam, ti, tn, s_out, z_out):
-    """:func:`_pass_update` on the units ``j0 .. j0 + len(s_out)`` (the views
-    ``ck``, ``coef``, ``s_out``, ``z_out`` start at j0; BT is the whole block).
-
-    Rows of BT are taken six at a time, so each unit's accumulators and
-    coefficients are loaded and stored once per six rows instead of once per
-    row. Each per-unit sum still adds the rows' terms one by one, in order: the
-    result is bit-for-bit that of one row at a time. The j loops run along the
-    units and vectorise (on views ``BT[k][j0:j1]``: contiguous, indexed from 0).
-    Six rows: three took 13.9 us a step, six 12.1-12.5 us at m = 1024, r = 100
-    on AMD Zen 5; four stayed scalar (LLVM's runtime alias checks gave up), so
-    check the step time in benchmarks/bench_train.py after changing the blocking.
-    """
-    vector_width_hint()
-    r = BT.shape[0]
-    m = s_out.shape[0]
-    j1 = j0 + m
-    for j in range(m):
-        s_out[j] = 0.0
-        z_out[j] = 0.0
-    r6 = r - r % 6
-    for k in range(0, r6, 6):
-        row0 = BT[k][j0:j1]
-        row1 = BT[k + 1][j0:j1]
-        row2 = BT[k + 2][j0:j1]
-        row3 = BT[k + 3][j0:j1]
-        row4 = BT[k + 4][j0:j1]
-        row5 = BT[k + 5][j0:j1]
-        l0 = lam[k]
-        l1 = lam[k + 1]
-        l2 = lam[k + 2]
-        l3 = lam[k + 3]
-        l4 = lam[k + 4]
-        l5 = lam[k + 5]
-        t0 = ti[k]
-        t1 = ti[k + 1]
-        t2 = ti[k + 2]
-        t3 = ti[k + 3]
-        t4 = ti[k + 4]
-        t5 = ti[k + 5]
-        n0 = tn[k]
-        n1 = tn[k + 1]
-        n2 = tn[k + 2]
-        n3 = tn[k + 3]
-        n4 = tn[k + 4]
-        n5 = tn[k + 5]
-        for j in range(m):
-            ckj = ck[j]
-            cfj = coef[j]
-            x0 = row0[j]
-            x1 = row1[j]
-            x2 = row2[j]
-            x3 = row3[j]
-            x4 = row4[j]
-            x5 = row5[j]
-            b0 = mul_add(-cfj, t0, mul_add(ckj, l0 * x0, x0))
-            b1 = mul_add(-cfj, t1, mul_add(ckj, l1 * x1, x1))
-            b2 = mul_add(-cfj, t2, mul_add(ckj, l2 * x2, x2))
-            b3 = mul_add(-cfj, t3, mul_add(ckj, l3 * x3, x3))
-            b4 = mul_add(-cfj, t4, mul_add(ckj, l4 * x4, x4))
-            b5 = mul_add(-cfj, t5, mul_add(ckj, l5 * x5, x5))
-            row0[j] = b0
-            row1[j] = b1
-            row2[j] = b2
-            row3[j] = b3
-            row4[j] = b4
-            row5[j] = b5
-            sj = mul_add(l0 * b0, b0, s_out[j])  # the terms in order of k
-            sj = mul_add(l1 * b1, b1, sj)
-            sj = mul_add(l2 * b2, b2, sj)
-            sj = mul_add(l3 * b3, b3, sj)
-            sj = mul_add(l4 * b4, b4, sj)
-            s_out[j] = mul_add(l5 * b5, b5, sj)
-            zj = mul_add(b0, n0, z_out[j])
-            zj = mul_add(b1, n1, zj)
-            zj = mul_add(b2, n2, zj)
-            zj = mul_add(b3, n3, zj)
-            zj = mul_add(b4, n4, zj)
-            z_out[j] = mul_add(b5, n5, zj)
-    for k in range(r6, r):
-        row = BT[k][j0:j1]
-        lk = lam[k]
-        tk = ti[k]
-        nk = tn[k]
-        for j in range(m):
-            x = row[j]
-            b = mul_add(-coef[j], tk, mul_add(ck[j], lk * x, x))
-            row[j] = b
-            s_out[j] = mul_add(lk * b, b, s_out[j])
-            z_out[j] = mul_add(b, nk, z_out[j])
-
-
-@njit(**_JIT)
-def _pass_update(BT, ck, coef, lam, ti, tn, s_out, z_out, chunk=0):
-    """One pass over BT: B_jk <- B_jk + ck_j lam_k B_jk - coef_j ti_k, then
-    s_j = sum_k lam_k B_jk^2 and z_j = sum_k B_jk tn_k (new B), k in order.
-
-    Each new entry is ``fma(-coef_j, ti_k, fma(ck_j, lam_k B_jk, B_jk))`` and the
-    sums add ``fma`` terms (:func:`bnbounds._kernels._cpu.mul_add`): 6 operations
-    an entry instead of 10, each entry at most 2 roundings from exact (3 before).
-
-    The units are taken ``chunk`` at a time (all at once if ``chunk <= 0``), all
-    rows of one chunk before the next, so that the chunk's four per-unit arrays
-    stay in L1 while the rows stream past (:data:`bnbounds._kernels._cpu.
-    PASS_UNITS` sizes it from L1). The order of every per-unit sum is the same
-    whatever the chunk: the result is bit-for-bit independent of it. Measured at
-    m = 1024, r = 100 on an AVX-512 Xeon with 48 KB L1: 19.4 us a pass whole,
-    15.6 us in chunks of 512.
-    """
-    vector_width_hint()
-    m = s_out.shape[0]  # BT's rows may be padded beyond m (new_sgd_state)
-    step = m if chunk <= 0 else chunk
-    for j0 in range(0, m, step):
-        j1 = min(m, j0 + step)
-        _pass_rows(
-            BT, j0, ck[j0:j1], coef[j0:j1], lam, ti, tn, s_out[j0:j1], z_out[j0:j1]
+def check_sgd_shapes(st: SGDState, data: SGDData, org: Origin) -> None:
+    """Raise ValueError unless the state, data and origin fit together (the
+    kernels read whole 8-lane rows and check nothing)."""
+    m, rp = st.B.shape
+    if rp % LANES or rp == 0:
+        raise ValueError(f"the state's rows have {rp} columns, not a multiple of 8")
+    if data.T.ndim != 2 or data.T.shape[1] != rp or data.lam.shape != (rp,):
+        raise ValueError(
+            f"data has T {data.T.shape}, lam {data.lam.shape}; the state needs "
+            f"(n, {rp}) and ({rp},): build it with new_sgd_data"
         )
+    if not (st.B.flags.c_contiguous and data.T.flags.c_contiguous):
+        raise ValueError("the state's B and the data's T must be C-contiguous")
+    if org.B0.shape != st.B.shape:
+        raise ValueError(f"origin B0 has shape {org.B0.shape}; expected {st.B.shape}")
+    for name in ("a", "c", "s", "invn", "z", "coef", "ck", "g", "act", "still"):
+        if getattr(st, name).shape != (m,):
+            raise ValueError(f"state field {name} does not have shape ({m},)")
+    if not 1 <= st.nblocks <= max(1, m):
+        raise ValueError(f"nblocks = {st.nblocks} for m = {m} units")
+
+
+@njit(**_JIT)
+def _prologue(B, t, lam, z_out, s_out):
+    """``z_j = sum_k B_jk t_k`` and ``s_j = sum_k (lam_k B_jk) B_jk`` of every
+    row (eight lanes each, :mod:`bnbounds._kernels._lanes`)."""
+    for j in range(z_out.shape[0]):
+        zj, sj = row_dot_sq(B, j, t, lam)
+        z_out[j] = zj
+        s_out[j] = sj
+
+
+@njit(**_JIT)
+def _split_units(ck, coef, act, still):
+    """The units that move (``ck_j`` or ``coef_j`` nonzero, or not a number)
+    into ``act``, the others into ``still``, in order; returns both counts.
+    Branch-free: every unit is written to both lists, and one count advances
+    (a branch per unit mispredicts about half the time: +2.4 us a step at
+    m = 1024; splitting the pass into groups of 16-256 units, for locality,
+    was 6-30% slower)."""
+    na, ns = split8(ck, coef, act, still)  # whole groups of 8 (AVX-512), or none
+    for j in range(na + ns, coef.shape[0]):
+        moves = np.int64((coef[j] != 0.0) | (ck[j] != 0.0))  # no short circuit
+        act[na] = j
+        still[ns] = j
+        na += moves
+        ns += 1 - moves
+    return na, ns
+
+
+@njit(**_JIT)
+def _pass_update(B, ck, coef, lam, ti, tn, s_out, z_out, act, still, invn, eps, bn):
+    """One pass over the rows of B (one block; all arrays are its views).
+
+    Units that move: ``B_jk <- fma(-coef_j, ti_k, fma(ck_j, lam_k B_jk, B_jk))``,
+    then ``s_j = sum_k (lam_k B_jk) B_jk`` and ``z_j = sum_k B_jk tn_k`` of the
+    new row, two rows per loop (:func:`bnbounds._kernels._lanes.row_update2`),
+    and (``bn``) ``invn_j = 1 / sqrt(s_j + eps)`` (0 if that is 0): the scalar
+    square root and division overlap the vector work of the next rows.
+    Units that do not (both coefficients 0, which would leave the row unchanged
+    up to the sign of a zero): only ``z_j``, four rows per loop; ``s_j`` and
+    ``invn_j`` keep their values, which are those of the same row. Every
+    per-unit sum is in eight fixed lanes, so the result does not depend on which
+    units are in a loop together. Each new entry is at most 2 roundings from
+    exact.
+    """
+    na, ns = _split_units(ck, coef, act, still)
+    _pass_lists(
+        B, ck, coef, lam, ti, tn, s_out, z_out, act, na, still, ns, invn, eps, bn
+    )
+
+
+@njit(inline="always", **_JIT)
+def _pass_lists(
+    B, ck, coef, lam, ti, tn, s_out, z_out, act, na, still, ns, invn, eps, bn
+):
+    """:func:`_pass_update` on the split lists (``na`` moving, ``ns`` still)."""
+    qs = 0
+    qa = 0
+    # interleaved: two moving pairs (arithmetic-bound) with one group of four
+    # still rows (bound by the loads), so that the two kinds of work overlap
+    while qa + 4 <= na and qs + 4 <= ns:
+        _update_pair(B, ck, coef, lam, ti, tn, s_out, z_out, act, qa, invn, eps, bn)
+        _update_pair(B, ck, coef, lam, ti, tn, s_out, z_out, act, qa + 2, invn, eps, bn)
+        _dot_four(B, tn, z_out, still, qs)
+        qa += 4
+        qs += 4
+    while qs + 4 <= ns:
+        _dot_four(B, tn, z_out, still, qs)
+        qs += 4
+    for q in range(qs, ns):
+        j = still[q]
+        z_out[j] = row_dot(B, j, tn)
+    while qa + 2 <= na:
+        _update_pair(B, ck, coef, lam, ti, tn, s_out, z_out, act, qa, invn, eps, bn)
+        qa += 2
+    if qa < na:
+        j = act[qa]
+        sj, zj = row_update(B, j, ck[j], coef[j], lam, ti, tn)
+        s_out[j] = sj
+        z_out[j] = zj
+        if bn:
+            invn[j] = _inv_norm(sj, eps)
+
+
+@njit(inline="always", **_JIT)
+def _dot_four(B, tn, z_out, still, q):
+    j0 = still[q]
+    j1 = still[q + 1]
+    j2 = still[q + 2]
+    j3 = still[q + 3]
+    z0, z1, z2, z3 = row_dot4(B, j0, j1, j2, j3, tn)
+    z_out[j0] = z0
+    z_out[j1] = z1
+    z_out[j2] = z2
+    z_out[j3] = z3
+
+
+@njit(inline="always", **_JIT)
+def _update_pair(B, ck, coef, lam, ti, tn, s_out, z_out, act, q, invn, eps, bn):
+    j0 = act[q]
+    j1 = act[q + 1]
+    s0, z0, s1, z1 = row_update2(
+        B, j0, ck[j0], coef[j0], j1, ck[j1], coef[j1], lam, ti, tn
+    )
+    s_out[j0] = s0
+    z_out[j0] = z0
+    s_out[j1] = s1
+    z_out[j1] = z1
+    if bn:
+        invn[j0] = _inv_norm(s0, eps)
+        invn[j1] = _inv_norm(s1, eps)
+
+
+@njit(inline="always", **_JIT)
+def _inv_norm(s, eps):
+    """``1 / N(v) = 1 / sqrt(s + eps)``, 0 where N(v) = 0 (as :func:`_outputs`)."""
+    nj = math.sqrt(s + eps)
+    return 1.0 / nj if nj > 0.0 else 0.0
 
 
 @njit(**_JIT)
@@ -329,10 +366,11 @@ def _sum8(g):
 
 
 @njit(**_JIT)
-def _outputs(s, z, a, c, eps, bn, invn_out, g_out):
-    """From the pass's s_j, z_j: ``invn_j = 1 / sqrt(s_j + eps)`` (bn) and each
-    unit's share ``g_j = a_j relu(u_j)`` of f, ``u_j = c_j z_j invn_j`` (bn) or
-    ``z_j``. Returns how many s_j, z_j are not finite.
+def _outputs(s, z, a, c, eps, bn, invn_out, g_out, norms=True):
+    """From the pass's s_j, z_j: ``invn_j = 1 / sqrt(s_j + eps)`` (bn; with
+    ``norms=False`` invn is taken as it is: the pass set it for the units that
+    moved) and each unit's share ``g_j = a_j relu(u_j)`` of f, ``u_j = c_j z_j
+    invn_j`` (bn) or ``z_j``. Returns how many s_j, z_j are not finite.
 
     Every iteration is independent and the fault count is an integer sum, so the
     loop vectorises (a floating-point accumulator would pin it to scalar code).
@@ -340,7 +378,7 @@ def _outputs(s, z, a, c, eps, bn, invn_out, g_out):
     vector_width_hint()
     m = s.shape[0]
     nbad = 0
-    if bn:
+    if bn and norms:
         for j in range(m):
             sj = s[j]
             zj = z[j]
@@ -348,6 +386,13 @@ def _outputs(s, z, a, c, eps, bn, invn_out, g_out):
             inv = 1.0 / nj if nj > 0.0 else 0.0
             invn_out[j] = inv
             u = c[j] * (zj * inv)
+            g_out[j] = a[j] * u if u > 0.0 else 0.0
+            nbad += 0 if (sj - sj) + (zj - zj) == 0.0 else 1
+    elif bn:
+        for j in range(m):
+            sj = s[j]
+            zj = z[j]
+            u = c[j] * (zj * invn_out[j])
             g_out[j] = a[j] * u if u > 0.0 else 0.0
             nbad += 0 if (sj - sj) + (zj - zj) == 0.0 else 1
     else:
@@ -449,32 +494,19 @@ def _move_bound(s, ck, coef, t, sqrt_lam_max, b_norm, work):
 
 
 @njit(**_JIT)
-def _sq_norm(BT, work):
-    """``||BT||_F^2`` over the first ``len(work)`` columns of BT (r, w)."""
-    vector_width_hint()
-    n = work.shape[0]
-    for j in range(n):
-        work[j] = 0.0
-    for k in range(BT.shape[0]):
-        row = BT[k]
-        for j in range(n):
-            work[j] += row[j] * row[j]
+def _sq_norm(B, work):
+    """``||B||_F^2`` of the rows of B (one block; ``work`` has one entry a row):
+    eight lanes a row, :func:`_sum8` across the rows."""
+    for j in range(work.shape[0]):
+        work[j] = row_sq(B, j)
     return _sum8(work)
 
 
 @njit(**_JIT)
-def _sq_dist(BT, B0, work):
-    """``||BT - B0||_F^2`` over the first ``len(work)`` columns (r, w)."""
-    vector_width_hint()
-    n = work.shape[0]
-    for j in range(n):
-        work[j] = 0.0
-    for k in range(BT.shape[0]):
-        row = BT[k]
-        row0 = B0[k]
-        for j in range(n):
-            e = row[j] - row0[j]
-            work[j] += e * e
+def _sq_dist(B, B0, work):
+    """``||B - B0||_F^2`` of the rows of B (B0 of its shape), as :func:`_sq_norm`."""
+    for j in range(work.shape[0]):
+        work[j] = row_sqdist(B, j, B0)
     return _sum8(work)
 
 
@@ -490,9 +522,7 @@ def _unit_sq_dist(a, c, a0, c0, work):
 
 
 @njit(nogil=True, **_JIT)
-def sgd_worker(
-    st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch, flags, chunk
-):
+def sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, tid, nthreads, xch, flags):
     """Run ``len(idx)`` SGD steps of the paper (Section 1.3) in place; O(m r) each.
 
     Step s uses example ``i = idx[s]`` and the statistics of the *whole* data set:
@@ -507,16 +537,19 @@ def sgd_worker(
     (the projection ``I - Sigma v_j v_j' / N_j^2`` of Section 1.3, with
     ``Sigma v_j = W (lam * B_j)``). Inactive units do not move.
 
-    One pass over ``BT`` per step applies the update (coefficient 0 for inactive
-    units, which leaves them bit-for-bit unchanged) and accumulates, for every
-    unit, the new ``s_j = ||v_j||_Sigma^2`` and ``z_j`` for the *next* example:
-    the state is streamed once per step.
+    One pass over the rows of ``st.B`` per step (:func:`_pass_update`) applies
+    the update to the active units' rows (the inactive rows are only read) and
+    computes, for every unit, ``z_j`` for the *next* example and, for the units
+    that moved, the new ``s_j = ||v_j||_Sigma^2`` and ``1 / N_j``: the state is
+    streamed once per step.
 
     Thread ``tid`` of ``nthreads`` owns the blocks ``tid, tid + nthreads, ...``
-    of ``st.BT`` (usually one) and does all of the above for their units. The
-    threads meet once per step at :func:`bnbounds._kernels._sync.barrier` and
-    exchange, through ``xch``, their share of f (added in thread order, so every
-    thread gets the same f, deterministic for a given thread count), their fault
+    of the ``st.nblocks`` blocks of units (usually one each) and does all of the
+    above for their units. The threads meet once per step at
+    :func:`bnbounds._kernels._sync.barrier` and exchange, through ``xch``, their
+    share of f (added in thread order, so every thread gets the same f; one
+    thread running every block adds the blocks in the same order, so it gives
+    the iterates of one thread per block, tested), their fault
     counts and, with ``track``, their shares of the exit test's sums (which
     therefore settle one barrier later; the exact distance, when the bound asks
     for it, costs one more barrier). Every decision is made from the same
@@ -535,7 +568,7 @@ def sgd_worker(
         True: the paper's network. False: ``f = sum_j a_j relu(<v_j, x>)`` (N = 1,
         no projection, c frozen).
     org : Origin
-        W_0 (``B0`` in the layout of ``st.BT``); used when ``track``.
+        W_0 (``B0`` in the layout of ``st.B``); used when ``track``.
     track : bool
         Find the first step whose ``||U - U0||^2 + alpha ||V - V0||^2 >= R^2``
         (eq. (5)); tracking stops there. ``||U - U0||`` is exact every step
@@ -554,13 +587,10 @@ def sgd_worker(
 
     tid, nthreads : int
         This thread and the number of threads.
-    xch : float64 array (nthreads, 2, 8)
-        Exchange rows, one cache line each, alternating between barriers.
+    xch : float64 array (st.nblocks, 2, 8)
+        Exchange rows, one cache line per block, alternating between barriers.
     flags : int64 array (8 (nthreads + 1),)
         Barrier counters and the abort word (zeros on entry).
-    chunk : int
-        Units per chunk of the pass (:func:`_pass_update`; <= 0: all at once).
-        Changes no bit of the result, only the speed.
 
     Returns
     -------
@@ -585,7 +615,8 @@ def sgd_worker(
     T = data.T
     y = data.y
     lam = data.lam
-    nblocks, r, _ = st.BT.shape
+    nblocks = st.nblocks
+    r = lam.shape[0]  # padded: the extra lam_k are 0
     m = a.shape[0]
     nsteps = idx.shape[0]
     alpha = acc[3]
@@ -600,36 +631,31 @@ def sgd_worker(
     for k in range(r):
         sqrt_lam_max = max(sqrt_lam_max, lam[k])
     sqrt_lam_max = math.sqrt(sqrt_lam_max)
-    bad = 0
-    b0_part = 0.0  # ||B0||_F^2, for ||B||_F <= ||B0||_F + ||B - B0||_F
+    # Each block publishes its shares in its own row of xch (one cache line),
+    # alternating between two rows by the parity of the barrier: of f, of the
+    # fault count, and (with track) of ||U - U0||^2 and of the squared movement
+    # bound of the step just made, at the first barrier of ||B0||_F^2 (for
+    # ||B||_F <= ||B0||_F + ||B - B0||_F), and of the exact ||V - V0||^2 when the
+    # bound asks for it. Every thread adds all blocks' shares in block order, so
+    # every thread gets the same sums, whatever the number of threads.
     for b in range(tid, nblocks, nthreads):
         lo, hi = unit_block(m, b, nblocks)
-        _pass_z_s(st.BT[b], T[idx[0]], lam, z[lo:hi], s[lo:hi])
-        bad += _outputs(
+        _prologue(st.B[lo:hi], T[idx[0]], lam, z[lo:hi], s[lo:hi])
+        row = xch[b, 1]  # for the first barrier
+        row[1] = _outputs(
             s[lo:hi], z[lo:hi], a[lo:hi], c[lo:hi], eps, bn, invn[lo:hi], g[lo:hi]
         )
-        if track:
-            b0_part += _sq_norm(org.B0[b], org.dv[lo:hi])
-    # Shares published at each barrier: of f, of the fault count, and (with
-    # track) of ||U - U0||^2 and of the squared movement bound of the step just
-    # made, and at the first barrier of ||B0||_F^2.
-    du_part = 0.0
-    mv_part = 0.0
+        row[2] = 0.0
+        row[3] = 0.0
+        row[4] = _sq_norm(org.B0[lo:hi], org.dv[lo:hi]) if track else 0.0
     b0_norm = 0.0
     count = 0  # barriers passed
     for step in range(nsteps + 1):  # the last round only settles the last step
-        f_part = 0.0
-        if step < nsteps:
-            for b in range(tid, nblocks, nthreads):
-                lo, hi = unit_block(m, b, nblocks)
-                f_part += _sum8(g[lo:hi])
         count += 1
-        row = xch[tid, count & 1]
-        row[0] = f_part
-        row[1] = bad
-        row[2] = du_part
-        row[3] = mv_part
-        row[4] = b0_part
+        par = count & 1
+        for b in range(tid, nblocks, nthreads):
+            lo, hi = unit_block(m, b, nblocks)
+            xch[b, par, 0] = _sum8(g[lo:hi]) if step < nsteps else 0.0
         if not barrier(flags, tid, nthreads, count):
             return max(step - 1, 0), ABORTED, exit_at
         f = 0.0
@@ -637,8 +663,8 @@ def sgd_worker(
         du = 0.0
         mv = 0.0
         b0sq = 0.0
-        for t in range(nthreads):  # thread order: the same sums in every thread
-            other = xch[t, count & 1]
+        for b in range(nblocks):  # block order: the same sums in every thread
+            other = xch[b, par]
             f += other[0]
             nbad += other[1]
             du += other[2]
@@ -653,17 +679,17 @@ def sgd_worker(
             path += math.sqrt(mv) + ROUND_ALLOWANCE * (b0_norm + reach)
             reach = math.sqrt(dv_c) + path  # >= ||V_step - V0||
             if du + alpha * reach * reach * (1.0 + BOUND_SLACK) >= r2:
-                dv_part = 0.0  # exact, with one more barrier
+                count += 1  # exact, with one more barrier
                 for b in range(tid, nblocks, nthreads):
                     lo, hi = unit_block(m, b, nblocks)
-                    dv_part += _sq_dist(st.BT[b], org.B0[b], org.dv[lo:hi])
-                count += 1
-                xch[tid, count & 1, 5] = dv_part
+                    xch[b, count & 1, 5] = _sq_dist(
+                        st.B[lo:hi], org.B0[lo:hi], org.dv[lo:hi]
+                    )
                 if not barrier(flags, tid, nthreads, count):
                     return step - 1, ABORTED, exit_at
                 dv_c = 0.0
-                for t in range(nthreads):
-                    dv_c += xch[t, count & 1, 5]
+                for b in range(nblocks):
+                    dv_c += xch[b, count & 1, 5]
                 path = 0.0
                 if du + alpha * dv_c >= r2:
                     exit_at = step
@@ -681,9 +707,7 @@ def sgd_worker(
         tn = T[idx[step + 1]] if step + 1 < nsteps else ti
         tracking = track and exit_at < 0
         t_norm = _norm(ti) if tracking else 0.0
-        bad = 0
-        mv_part = 0.0
-        du_part = 0.0
+        npar = (count + 1) & 1  # the rows of the next barrier
         for b in range(tid, nblocks, nthreads):
             lo, hi = unit_block(m, b, nblocks)
             sb = s[lo:hi]
@@ -692,15 +716,36 @@ def sgd_worker(
             cb = c[lo:hi]
             coefb = st.coef[lo:hi]
             ckb = st.ck[lo:hi]
-            bad += _coefficients(zb, invn[lo:hi], w, bn, ab, cb, coefb, ckb)
-            if tracking:
-                mv_part += _move_sq(sb, ckb, coefb, t_norm, sqrt_lam_max, org.dv[lo:hi])
-            _pass_update(st.BT[b], ckb, coefb, lam, ti, tn, sb, zb, chunk)
-            bad += _outputs(sb, zb, ab, cb, eps, bn, invn[lo:hi], g[lo:hi])
-            if tracking:
-                du_part += _unit_sq_dist(
-                    ab, cb, org.a0[lo:hi], org.c0[lo:hi], org.dv[lo:hi]
-                )
+            invb = invn[lo:hi]
+            row = xch[b, npar]
+            bad = _coefficients(zb, invb, w, bn, ab, cb, coefb, ckb)
+            row[3] = (
+                _move_sq(sb, ckb, coefb, t_norm, sqrt_lam_max, org.dv[lo:hi])
+                if tracking
+                else 0.0
+            )
+            _pass_update(
+                st.B[lo:hi],
+                ckb,
+                coefb,
+                lam,
+                ti,
+                tn,
+                sb,
+                zb,
+                st.act[lo:hi],
+                st.still[lo:hi],
+                invb,
+                eps,
+                bn,
+            )
+            row[1] = bad + _outputs(sb, zb, ab, cb, eps, bn, invb, g[lo:hi], False)
+            row[2] = (
+                _unit_sq_dist(ab, cb, org.a0[lo:hi], org.c0[lo:hi], org.dv[lo:hi])
+                if tracking
+                else 0.0
+            )
+            row[4] = 0.0
     if tid == 0:
         acc[1] = du
         acc[2] = dv_c
@@ -709,13 +754,11 @@ def sgd_worker(
 
 
 @njit(**_JIT)
-def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc, chunk=0):
+def sgd_steps(st, data, idx, eta, eps, bn, org, track, acc):
     """:func:`sgd_worker` on one thread (no barrier, no partner)."""
-    xch = np.zeros((1, 2, 8))
+    xch = np.zeros((st.nblocks, 2, 8))
     flags = np.zeros(2 * STRIDE, dtype=np.int64)
-    return sgd_worker(
-        st, data, idx, eta, eps, bn, org, track, acc, 0, 1, xch, flags, chunk
-    )
+    return sgd_worker(st, data, idx, eta, eps, bn, org, track, acc, 0, 1, xch, flags)
 
 
 @njit(**_JIT)
@@ -732,37 +775,51 @@ def unit_block(m, b, nblocks):
 #: Below this much work per call (steps x m x r), run_sgd uses one thread: two
 #: threads cost a thread start (~0.1 ms) per call and a barrier per step.
 MT_MIN_WORK = 1 << 24
-#: Each thread gets at least this many entries of B per step (m r / threads; about
+#: Each block of units has at least this many entries of B (m r / blocks; about
 #: 4 us of pass): below it the barrier's cross-core hand-off and a helper not yet
-#: on its own core cost more than they save (measured at m = 256, r = 50: 1.9 us
-#: a step on one thread, 2.9-4.4 us on two; m = 1024, r = 100: 11.7 -> 7.5 us).
+#: on its own core cost more than two threads save (measured at m = 256, r = 50:
+#: 1.9 us a step on one thread, 2.9-4.4 us on two).
 MT_MIN_ENTRIES = 1 << 15
+#: At most this many blocks of units (a power of two, so that 1, 2, 4 or 8
+#: threads get equal shares).
+MAX_BLOCKS = 8
+
+
+def sgd_blocks(m: int, r: int) -> int:
+    """Blocks of units of an SGD state with m units of r coordinates: the largest
+    power of two <= MAX_BLOCKS with at least MT_MIN_ENTRIES entries and 8 units a
+    block. The iterates depend on it (f is added block by block) and on nothing
+    about the machine: any number of threads up to it gives the same bits."""
+    cap = min(MAX_BLOCKS, (m * r) // MT_MIN_ENTRIES, m // 8)
+    nb = 1
+    while 2 * nb <= cap:
+        nb *= 2
+    return nb
 
 
 def sgd_threads(m: int, r: int, nsteps: int, requested: int) -> int:
     """Threads :func:`run_sgd` uses for a call of nsteps steps when the caller
-    asked for ``requested`` (1 without JIT or with BNBOUNDS_PARALLEL=0)."""
+    asked for ``requested``: at most :func:`sgd_blocks` (1 without JIT, with
+    BNBOUNDS_PARALLEL=0, or for a call too short to pay for a thread start)."""
     if requested < 2 or _config.JIT_DISABLED or not _config.PARALLEL:
         return 1
     if nsteps * m * r < MT_MIN_WORK:
         return 1
-    return max(1, min(requested, (m * r) // MT_MIN_ENTRIES, m // 8))
+    return max(1, min(requested, sgd_blocks(m, r)))
 
 
-def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1, chunk=None):
-    """Run :func:`sgd_worker` on ``nthreads`` threads (this one and helpers),
-    the pass in chunks of ``chunk`` units (default :func:`_cpu.pass_chunk`:
-    sized from this CPU's L1 when a block fits in L2, else whole rows; the
-    result does not depend on it).
+def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
+    """Run :func:`sgd_worker` on ``nthreads`` threads (this one and helpers;
+    at most ``st.nblocks``) after checking the shapes (:func:`check_sgd_shapes`).
 
     Returns what :func:`sgd_worker` returns (the same in every thread). A helper
     that fails to start, or raises, sets the abort word, which releases the
     others; that is reported as a RuntimeError (a bug, not a training fault).
     """
-    if chunk is None:
-        chunk = _cpu.pass_chunk(st.BT.shape[2], st.BT.shape[1])
+    check_sgd_shapes(st, data, org)
+    nthreads = min(nthreads, st.nblocks)
     if nthreads <= 1:
-        return sgd_steps(st, data, idx, eta, eps, bn, org, track, acc, chunk)
+        return sgd_steps(st, data, idx, eta, eps, bn, org, track, acc)
     import threading
 
     # Compile (or load from the cache) here, in this thread, before any helper
@@ -779,12 +836,11 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1, chunk=None
         acc,
         0,
         nthreads,
-        np.zeros((nthreads, 2, 8)),
+        np.zeros((st.nblocks, 2, 8)),
         np.zeros(STRIDE * (nthreads + 1), np.int64),
-        chunk,
     )
 
-    xch = aligned_zeros((nthreads, 2, 8))  # one cache line per (thread, parity)
+    xch = aligned_zeros((st.nblocks, 2, 8))  # one cache line per (block, parity)
     flags = np.zeros(STRIDE * (nthreads + 1), dtype=np.int64)
     results: list = [None] * nthreads
     errors: list = []
@@ -805,7 +861,6 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1, chunk=None
                 nthreads,
                 xch,
                 flags,
-                chunk,
             )
         except BaseException as exc:  # pragma: no cover - a bug; release the others
             errors.append(exc)
@@ -825,7 +880,7 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1, chunk=None
     interrupted = False
     try:
         results[0] = sgd_worker(
-            st, data, idx, eta, eps, bn, org, track, acc, 0, nthreads, xch, flags, chunk
+            st, data, idx, eta, eps, bn, org, track, acc, 0, nthreads, xch, flags
         )
         finished = True
     finally:

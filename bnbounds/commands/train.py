@@ -94,8 +94,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--threads",
         type=integer("--threads", 1),
-        default=1,
-        help="threads of the SGD loop (opt-in; see docs/training.md, Speed)",
+        default=None,
+        help="threads of the SGD loop (default: Numba's thread count; the results "
+        "do not depend on it; see docs/training.md, Speed)",
     )
     p.add_argument(
         "--eta",
@@ -223,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
         train_sgd,
     )
 
-    if args.threads != 1 and args.method != "sgd":
+    if args.threads not in (None, 1) and args.method != "sgd":
         raise BNBoundsValueError(
             f"--threads is {args.threads}; it applies to --method sgd only "
             f"(got --method {args.method})"
