@@ -517,10 +517,10 @@ def bn_margin(
         Called with a short label after each stage (the CLI draws a progress bar).
     warm_start : BNMargin or (support_a, support_c), optional
         Initial active sets for the two frozen-V SVMs, e.g. the result at the
-        previous width of the same seed (:func:`bnbounds.experiments.figure1.
-        run_figure1` chains them): the same optima, certified by the same duality
-        gaps, in fewer Lawson-Hanson iterations (see
-        :func:`bnbounds.margin.linear_margin`).
+        previous width of the same seed
+        (``bnbounds.experiments.figure1.run_figure1`` chains them): the same
+        optima, certified by the same duality gaps, in fewer Lawson-Hanson
+        iterations (see :func:`bnbounds.margin.linear_margin`).
     """
     eps = check_eps(eps)
     m = check_int(m, "m", minimum=1)
