@@ -691,6 +691,13 @@ _BLAS_SERIAL_WORK = 1 << 28
 #: shared machine one thread was 4x faster at n = r = 1000, m = 512 under load ~8
 #: (37 vs 168 ms a pair), while idle cores give two threads the edge.
 _BLAS_PROBE_STEPS = 50
+#: The loop's Numba passes (features, backprop, Adam and the projection over the
+#: m x r state) stream tens of MB a step, so they take threads from a quarter of
+#: the kernels' usual work threshold (``_config.PARALLEL_MIN_WORK`` pairs): at
+#: n = 1000, r = 999 the step over its two GEMMs went from 1.20-1.22 to 1.11-1.12
+#: at m = 1024 and from 1.12-1.22 to 1.07-1.11 at m = 512 (bench_margin.py block 4,
+#: this project's 2-core Xeon, load 1-1.6).
+_STREAM_WORK = 4
 
 
 def _blas_threads(work: int, threads: int | None) -> int | None:
@@ -875,7 +882,7 @@ def train_reference_network(
     b1, b2, tiny = _ADAM_B1, _ADAM_B2, _ADAM_TINY
     r2 = radius * radius
     risk = math.nan
-    nt = _config.threads_for(n * m)
+    nt = _config.threads_for(_STREAM_WORK * n * m)
     if threads is not None:
         nt = max(1, min(nt, int(threads)))
     if _step_clock is not None:
