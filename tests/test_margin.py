@@ -600,3 +600,32 @@ def test_reference_network_row_split_gemms_leave_the_iterates_unchanged(monkeypa
     assert len(clock) == kw["steps"] + 1
     np.testing.assert_allclose(split_run.V, pinned.V, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(split_run.vec, pinned.vec, rtol=1e-9, atol=1e-13)
+
+
+def test_frozen_cell_is_the_same_bits_on_one_worker_or_two():
+    """The frozen-V cell's BLAS work is a fixed split of one-thread tasks
+    (reference._BlockTasks): one worker or two give the same features and Gram
+    matrices bit for bit, the Gram matrices are exactly symmetric, and they equal
+    the explicit F' F to round-off."""
+    from bnbounds.margin import reference as ref
+
+    data = datasets.cifar_like(120, 48, rng=1)
+    m = 600  # three blocks of units, the last one short
+    W0 = init_params(m, data.d, 3)
+    a0 = np.asarray(W0.a, dtype=np.float64)
+    out = [
+        ref._frozen_features(
+            data, a0, ref._v_blocks(m, data.d, W0, None), m, eps=0.0,
+            normalize=True, workers=w,
+        )
+        for w in (1, 2)
+    ]  # fmt: skip
+    one, two = out
+    for name in ("FT", "Ka", "Kc", "N"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+    np.testing.assert_array_equal(one.Ka, one.Ka.T)
+    np.testing.assert_array_equal(one.Kc, one.Kc.T)
+    F = one.FT.T  # n x m
+    np.testing.assert_allclose(one.Ka, F @ F.T, rtol=1e-12, atol=1e-12)
+    Fc = F * a0[None, :]
+    np.testing.assert_allclose(one.Kc, Fc @ Fc.T, rtol=1e-12, atol=1e-12)

@@ -199,12 +199,22 @@ def _frozen_features(
     *,
     eps: float,
     normalize: bool,
+    workers: int | None = None,
 ) -> _FrozenFeatures:
     """The frozen-V features (c = 1) and their Gram matrices, built by blocks of units.
 
     Per block: ``H_b = V_b Xbar'`` (one GEMM), ``N`` from ``H_b`` (as
-    :func:`features`), ``relu`` in place into ``FT``, and two rank-b syrk updates of
-    the n x n Gram matrices. No m x d or second n x m array is formed.
+    :func:`features`), ``relu`` in place into ``FT``, and the rank-b updates of the
+    n x n Gram matrices. No m x d or second n x m array is formed.
+
+    Every BLAS call runs on one BLAS thread, in a fixed split of the work
+    (:class:`_BlockTasks`): the GEMM in two halves of the block's units, each Gram
+    update as two syrk on the diagonal halves and one GEMM below them. The tasks
+    run on ``workers`` threads (default: two when BLAS may use two, timed against
+    one on the first blocks), and the split does not depend on that number, so the
+    features and the Gram matrices are the same bits on one thread or two
+    (tested): with BLAS's own threads the results differed at ~1e-13 from run to
+    run, as its thread count was chosen by timing.
     """
     Xb = np.asarray(data.Xbar, dtype=np.float64)
     n = data.n
@@ -223,59 +233,124 @@ def _frozen_features(
     if callable(blocks):
         blocks = blocks(touch)
 
-    def block(j0: int, Vb: np.ndarray) -> None:
-        b = Vb.shape[0]
-        Hb = FT[j0 : j0 + b]
-        np.matmul(Vb, Xb.T, out=Hb)
-        if normalize:
-            Nb = np.sqrt(np.einsum("ji,ji->j", Hb, Hb) / n + eps)
-            if np.any(Nb <= 0):
-                raise BNBoundsValueError(
-                    "some N(v_j) is zero (v_j orthogonal to every centred point); "
-                    "use eps > 0"
-                )
-            N[j0 : j0 + b] = Nb
-            Hb /= Nb[:, None]
-        np.maximum(Hb, 0.0, out=Hb)
-        np.add(Ka, Hb.T @ Hb, out=Ka)
-        Gb = G[:b]
-        np.multiply(Hb, a[j0 : j0 + b, None], out=Gb)
-        np.add(Kc, Gb.T @ Gb, out=Kc)
-
-    _run_blocks(block, blocks)
+    tasks = _BlockTasks(n, workers)
+    try:
+        for j0, Vb in blocks:
+            b = Vb.shape[0]
+            Hb = FT[j0 : j0 + b]
+            h = b // 2
+            tasks.run(
+                [lambda Vb=Vb, Hb=Hb, h=h: np.matmul(Vb[:h], Xb.T, out=Hb[:h])],
+                [lambda Vb=Vb, Hb=Hb, h=h: np.matmul(Vb[h:], Xb.T, out=Hb[h:])],
+            )
+            if normalize:
+                Nb = np.sqrt(np.einsum("ji,ji->j", Hb, Hb) / n + eps)
+                if np.any(Nb <= 0):
+                    raise BNBoundsValueError(
+                        "some N(v_j) is zero (v_j orthogonal to every centred "
+                        "point); use eps > 0"
+                    )
+                N[j0 : j0 + b] = Nb
+                Hb /= Nb[:, None]
+            np.maximum(Hb, 0.0, out=Hb)
+            Gb = G[:b]
+            np.multiply(Hb, a[j0 : j0 + b, None], out=Gb)
+            below_a, diag_a = tasks.gram_updates(Ka, Hb)
+            below_c, diag_c = tasks.gram_updates(Kc, Gb)
+            tasks.run(below_a + below_c, diag_a + diag_c)
+    finally:
+        tasks.close()
+    _mirror_lower(Ka, tasks.half)
+    _mirror_lower(Kc, tasks.half)
     return _FrozenFeatures(FT, Ka, Kc, N, a)
 
 
-def _run_blocks(block: Callable[[int, np.ndarray], None], blocks) -> None:
-    """Run ``block`` over ``blocks`` with the BLAS thread count chosen by measuring.
+def _mirror_lower(K: np.ndarray, h: int) -> None:
+    """Fill K's upper off-diagonal block from the lower one (the updates write the
+    diagonal blocks whole and only the block below them)."""
+    K[:h, h:] = K[h:, :h].T
 
-    Block 0 runs on one BLAS thread (it also pays the first touch of the buffers),
-    block 1 on one thread and block 2 on BLAS's own setting, both timed; the faster
-    setting runs the rest (as :func:`_probe_blas_threads` does for the reference
-    networks). With both cores free two threads gain up to ~1.7x; with the other core
-    busy OpenBLAS's threads wait on each other, and the m = 8192 cell took 6-8 s
-    instead of ~2 s (2-core VM, load 2-3).
-    """
-    import time
 
-    from threadpoolctl import ThreadpoolController
+class _BlockTasks:
+    """The frozen-V cell's BLAS work as a fixed list of tasks per block, run on one
+    BLAS thread each, by ``workers`` threads (1 or 2; chosen by timing the first
+    blocks when not given). The split of the work is fixed (it depends on n and the
+    block only), so the results do not depend on ``workers``."""
 
-    ctl = ThreadpoolController()
-    times: dict[int | None, float] = {}
-    pick: int | None = 1
-    for idx, (j0, Vb) in enumerate(blocks):
-        probing = idx in (1, 2) and Vb.shape[0] == _UNIT_BLOCK
-        k = (None if idx == 2 else 1) if idx <= 2 else pick
+    def __init__(self, n: int, workers: int | None) -> None:
+        from threadpoolctl import threadpool_limits
+
+        self.half = n // 2
+        self.workers = workers
+        self._two = workers is not None or _blas_max_threads() >= 2
+        self._limit = threadpool_limits(1, user_api="blas")
+        self._ex: Any = None
+        self._times: dict[int, float] = {}
+        self._calls = 0
+
+    def gram_updates(self, K: np.ndarray, F: np.ndarray) -> tuple[list, list]:
+        """K += F' F as one GEMM (the block below the diagonal halves) and two syrk
+        (the diagonal halves): as much work on each side."""
+        h = self.half
+        lo, hi = F[:, :h], F[:, h:]
+
+        def top() -> None:
+            K[:h, :h] += lo.T @ lo
+
+        def bottom() -> None:
+            K[h:, h:] += hi.T @ hi
+
+        def below() -> None:
+            K[h:, :h] += hi.T @ lo
+
+        return [below], [top, bottom]
+
+    def _pool(self):
+        if self._ex is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._ex = ThreadPoolExecutor(1)
+        return self._ex
+
+    def _count(self) -> int:
+        if self.workers is not None:
+            return max(1, min(2, int(self.workers)))
+        if not self._two:
+            return 1
+        # blocks 1 and 2 timed on one worker and on two; the faster runs the rest
+        k = self._calls // 2  # two run() calls a block
+        if k < 1:
+            return 1
+        if k <= 2:
+            return k
+        return min(self._times, key=self._times.__getitem__) if self._times else 1
+
+    def run(self, here: list, there: list) -> None:
+        """The tasks ``here`` on this thread and ``there`` on the helper (or all
+        on this thread with one worker); they write disjoint outputs."""
+        import time
+
+        w = self._count()
         t0 = time.perf_counter()
-        if k is None:
-            block(j0, Vb)
+        if w <= 1:
+            for fn in here + there:
+                fn()
         else:
-            with ctl.limit(limits=k, user_api="blas"):
-                block(j0, Vb)
-        if probing:
-            times[k] = time.perf_counter() - t0
-            if len(times) == 2:
-                pick = min(times, key=times.__getitem__)
+            rest = self._pool().submit(lambda: [fn() for fn in there])
+            try:
+                for fn in here:
+                    fn()
+            finally:
+                rest.result()
+        if self.workers is None and self._calls // 2 in (1, 2):
+            k = self._calls // 2
+            self._times[k] = self._times.get(k, 0.0) + time.perf_counter() - t0
+        self._calls += 1
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.shutdown()
+        self._limit.restore_original_limits()
 
 
 def _svm_gamma_gram(
