@@ -872,7 +872,7 @@ def _sgd_fused(
     st = _kt.new_sgd_state(run.a, run.c, run.B, nblocks)
     most = _kt.sgd_threads(m, run.r, min(run.steps, SGD_CHUNK), run.sgd_threads)
     with _blas_held(most > 1):
-        _sgd_fused_loop(run, stream, callback, st, nblocks)
+        _sgd_fused_loop(run, stream, callback, st)
 
 
 def _numba_threads() -> int:
@@ -929,7 +929,7 @@ class _ThreadChoice:
             self.per_step[threads] = seconds / steps
 
 
-def _sgd_fused_loop(run, stream, callback, st, nblocks) -> None:
+def _sgd_fused_loop(run, stream, callback, st) -> None:
     m = run.m
     choice = _ThreadChoice(run.sgd_adaptive)
     lam = run.lam if run.bn else np.zeros_like(run.lam)
@@ -947,7 +947,7 @@ def _sgd_fused_loop(run, stream, callback, st, nblocks) -> None:
         idx = stream.take(nxt - s)
         acc[0] = run.dloss_sum
         track = run.track and run.exit_step is None  # nothing to find after it
-        nthr = min(nblocks, _kt.sgd_threads(m, run.r, len(idx), run.sgd_threads))
+        nthr = _kt.sgd_threads(m, run.r, len(idx), run.sgd_threads)  # <= st.nblocks
         nthr = choice.pick(nthr)
         t0 = perf_counter()
         done, status, exit_at = _kt.run_sgd(

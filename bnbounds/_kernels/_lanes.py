@@ -282,29 +282,44 @@ else:
     def _data(context, builder, ty, val):
         return context.make_array(ty)(context, builder, val).data
 
-    @intrinsic
-    def row_dot(typingctx, B, j, t):
-        """``sum_k B[j, k] t[k]`` in eight lanes."""
-        if not (_is_matrix(B) and isinstance(j, types.Integer) and _is_vector(t)):
-            return None
-        sig = types.float64(B, j, t)
+    def _one_row_sum(second, term):
+        """Codegen of ``sum_k term(B[j, k], y_k)`` for one row, in eight lanes:
+        ``y`` is the vector argument 2 (``second == "vector"``), row j of the
+        matrix argument 2 (``"row"``) or absent (None); ``term(builder, x, y,
+        acc)`` adds one term to a lane accumulator."""
 
         def codegen(context, builder, sig, args):
             intp = context.get_value_type(types.intp)
             rows = _Rows(context, builder, sig.args[0], args[0])
             base = rows.row(context, sig.args[1], args[1])
-            tp = _data(context, builder, sig.args[2], args[2])
+            other = None
+            if second == "vector":
+                other = _data(context, builder, sig.args[2], args[2])
+            elif second == "row":
+                other = _Rows(context, builder, sig.args[2], args[2]).row(
+                    context, sig.args[1], args[1]
+                )
             nq = builder.udiv(rows.rp, ir.Constant(intp, LANES))
 
             def body(k, accs):
-                return [
-                    _fma(builder, _load(builder, base, kp), _load(builder, tp, kp), a)
-                    for kp, a in zip(_pieces(builder, intp, k), accs, strict=True)
-                ]
+                out = []
+                for kp, acc in zip(_pieces(builder, intp, k), accs, strict=True):
+                    x = _load(builder, base, kp)
+                    y = None if other is None else _load(builder, other, kp)
+                    out.append(term(builder, x, y, acc))
+                return out
 
             return _tree(builder, _lane_loop(builder, intp, nq, _PIECES, body))
 
-        return sig, codegen
+        return codegen
+
+    @intrinsic
+    def row_dot(typingctx, B, j, t):
+        """``sum_k B[j, k] t[k]`` in eight lanes."""
+        if not (_is_matrix(B) and isinstance(j, types.Integer) and _is_vector(t)):
+            return None
+        term = lambda b, x, y, acc: _fma(b, x, y, acc)  # noqa: E731
+        return types.float64(B, j, t), _one_row_sum("vector", term)
 
     @intrinsic
     def row_dot4(typingctx, B, j0, j1, j2, j3, t):
@@ -452,53 +467,20 @@ else:
         """``sum_k B[j, k]^2`` in eight lanes."""
         if not (_is_matrix(B) and isinstance(j, types.Integer)):
             return None
-        sig = types.float64(B, j)
-
-        def codegen(context, builder, sig, args):
-            intp = context.get_value_type(types.intp)
-            rows = _Rows(context, builder, sig.args[0], args[0])
-            base = rows.row(context, sig.args[1], args[1])
-            nq = builder.udiv(rows.rp, ir.Constant(intp, LANES))
-
-            def body(k, accs):
-                out = []
-                for kp, a in zip(_pieces(builder, intp, k), accs, strict=True):
-                    x = _load(builder, base, kp)
-                    out.append(_fma(builder, x, x, a))
-                return out
-
-            return _tree(builder, _lane_loop(builder, intp, nq, _PIECES, body))
-
-        return sig, codegen
+        term = lambda b, x, y, acc: _fma(b, x, x, acc)  # noqa: E731
+        return types.float64(B, j), _one_row_sum(None, term)
 
     @intrinsic
     def row_sqdist(typingctx, B, j, B0):
         """``sum_k (B[j, k] - B0[j, k])^2`` in eight lanes (B0 of B's shape)."""
         if not (_is_matrix(B) and isinstance(j, types.Integer) and _is_matrix(B0)):
             return None
-        sig = types.float64(B, j, B0)
 
-        def codegen(context, builder, sig, args):
-            intp = context.get_value_type(types.intp)
-            rows = _Rows(context, builder, sig.args[0], args[0])
-            base = rows.row(context, sig.args[1], args[1])
-            base0 = _Rows(context, builder, sig.args[2], args[2]).row(
-                context, sig.args[1], args[1]
-            )
-            nq = builder.udiv(rows.rp, ir.Constant(intp, LANES))
+        def term(b, x, y, acc):
+            e = b.fsub(x, y)
+            return _fma(b, e, e, acc)
 
-            def body(k, accs):
-                out = []
-                for kp, a in zip(_pieces(builder, intp, k), accs, strict=True):
-                    e = builder.fsub(
-                        _load(builder, base, kp), _load(builder, base0, kp)
-                    )
-                    out.append(_fma(builder, e, e, a))
-                return out
-
-            return _tree(builder, _lane_loop(builder, intp, nq, _PIECES, body))
-
-        return sig, codegen
+        return types.float64(B, j, B0), _one_row_sum("row", term)
 
     _COMPRESS = WIDTH == LANES and _cpu.COMPRESS_STORE  # see _cpu.COMPRESS_STORE
 

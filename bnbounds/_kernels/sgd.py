@@ -141,12 +141,6 @@ def aligned_zeros(shape: int | tuple[int, ...]) -> np.ndarray:
     return buf[start : start + size].reshape(shape)
 
 
-def padded_units(m: int) -> int:
-    """m rounded up to whole ``ALIGN``-byte rows (8 float64)."""
-    step = ALIGN // 8
-    return -(-m // step) * step
-
-
 def padded_rows(M: np.ndarray) -> np.ndarray:
     """M (k, r) as an aligned (k, rp) copy, zero-padded to :func:`padded_rank`."""
     M = np.asarray(M, dtype=np.float64)
@@ -822,18 +816,13 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
         return sgd_steps(st, data, idx, eta, eps, bn, org, track, acc)
     import threading
 
+    head = (st, data, idx, eta, eps, bn, org, track, acc)  # every thread's arguments
     # Compile (or load from the cache) here, in this thread, before any helper
     # starts: no step is taken with an empty index array.
     sgd_worker(
-        st,
-        data,
+        *head[:2],
         idx[:0],
-        eta,
-        eps,
-        bn,
-        org,
-        track,
-        acc,
+        *head[3:],
         0,
         nthreads,
         np.zeros((st.nblocks, 2, 8)),
@@ -847,21 +836,7 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
 
     def helper(t: int) -> None:
         try:
-            results[t] = sgd_worker(
-                st,
-                data,
-                idx,
-                eta,
-                eps,
-                bn,
-                org,
-                track,
-                acc,
-                t,
-                nthreads,
-                xch,
-                flags,
-            )
+            results[t] = sgd_worker(*head, t, nthreads, xch, flags)
         except BaseException as exc:  # pragma: no cover - a bug; release the others
             errors.append(exc)
             flags[STRIDE * nthreads] = 1
@@ -879,9 +854,7 @@ def run_sgd(st, data, idx, eta, eps, bn, org, track, acc, nthreads=1):
     finished = False
     interrupted = False
     try:
-        results[0] = sgd_worker(
-            st, data, idx, eta, eps, bn, org, track, acc, 0, nthreads, xch, flags
-        )
+        results[0] = sgd_worker(*head, 0, nthreads, xch, flags)
         finished = True
     finally:
         if not finished:  # e.g. Ctrl-C before this thread reached the kernel:

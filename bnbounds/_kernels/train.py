@@ -52,7 +52,6 @@ from .sgd import (  # noqa: F401 - re-exported: the SGD loop's public names
     new_sgd_data,
     new_sgd_state,
     padded_rows,
-    padded_units,
     run_sgd,
     sgd_blocks,
     sgd_steps,
