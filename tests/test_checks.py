@@ -102,6 +102,24 @@ def test_d2_minimal_reproducer():
     assert not ch.hypotheses_met or ch.lhs <= ch.rhs
 
 
+def _eq23_instance(eps: float):
+    """B.2.2-eq23 at n = 2, d = 1, m = 1, one point just inside the unit ball."""
+    cl = CLAIMS["B.2.2-eq23"]
+    s = cl.sample(
+        0,
+        n=2,
+        d=1,
+        m=1,
+        eps=eps,
+        frac=0.0,
+        xnorm=1 - 1e-9,
+        xmode="random",
+        kind="gauss",
+        adversarial=False,
+    )
+    return cl.evaluate(s, precise=True)
+
+
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
@@ -111,40 +129,14 @@ def test_eq23_beta_pi_minimal_reproducer():
     """n = 2, d = 1, m = 1, eps = 100: eps_N = 0.0999, 9 eps_N = 0.899 < ||T x||.
 
     ||T x|| = 0.9987 here."""
-    cl = CLAIMS["B.2.2-eq23"]
-    s = cl.sample(
-        0,
-        n=2,
-        d=1,
-        m=1,
-        eps=100.0,
-        frac=0.0,
-        xnorm=1 - 1e-9,
-        xmode="random",
-        kind="gauss",
-        adversarial=False,
-    )
-    ch = cl.evaluate(s, precise=True)
+    ch = _eq23_instance(100.0)
     assert ch.hypotheses_met
     assert ch.lhs <= ch.rhs
 
 
 def test_eq23_beta_pi_holds_where_eps_n_is_at_least_one_ninth():
     """The same instance with eps = 25 (eps_N = 0.2): 9 eps_N = 1.8 holds."""
-    cl = CLAIMS["B.2.2-eq23"]
-    s = cl.sample(
-        0,
-        n=2,
-        d=1,
-        m=1,
-        eps=25.0,
-        frac=0.0,
-        xnorm=1 - 1e-9,
-        xmode="random",
-        kind="gauss",
-        adversarial=False,
-    )
-    ch = cl.evaluate(s, precise=True)
+    ch = _eq23_instance(25.0)
     assert ch.hypotheses_met
     assert ch.verdict == "holds"
     assert ch.lhs <= ch.rhs
